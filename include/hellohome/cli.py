@@ -1,0 +1,190 @@
+"""`hellohome` command line: thin over the library, every command with --help."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from hellohome import logs
+from hellohome.config import get_settings
+from hellohome.errors import HelloHomeError
+
+app = typer.Typer(help="HelloHome property search platform.", no_args_is_help=True, pretty_exceptions_enable=False)
+stack_app = typer.Typer(help="Start, stop and inspect the local real services.", no_args_is_help=True)
+db_app = typer.Typer(help="Schema migrations of the source-of-truth database.", no_args_is_help=True)
+app.add_typer(stack_app, name="stack")
+app.add_typer(db_app, name="db")
+console = Console(stderr=True)
+
+
+@app.callback()
+def _main(log_level: Annotated[str, typer.Option(help="log level of structured lines on stderr")] = "WARNING") -> None:
+    logs.configure(log_level.upper())
+
+
+# ---------------------------------------------------------------- stack
+@stack_app.command("up")
+def stack_up() -> None:
+    """Start every local service that is not running yet, wait until each is ready, print status."""
+    from hellohome.stack import services
+
+    services.up(get_settings())
+    _print_status()
+
+
+@stack_app.command("down")
+def stack_down() -> None:
+    """Stop the services this project started (pid files): gracefully, then forcefully."""
+    from hellohome.stack import services
+
+    for name, was_running in services.down(get_settings()):
+        console.print(f"{name}: {'stopped' if was_running else 'was not running'}")
+
+
+@stack_app.command("status")
+def stack_status(as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False) -> None:
+    """Service, pid, port and health of each local service (exit 1 if any is unhealthy)."""
+    healthy = _print_status(as_json)
+    raise typer.Exit(0 if healthy else 1)
+
+
+@stack_app.command("logs")
+def stack_logs(service: str, lines: Annotated[int, typer.Option(help="how many lines")] = 50) -> None:
+    """Print the tail of one service's log."""
+    from hellohome.stack import services
+    from hellohome.stack.process import tail
+
+    print(tail(services.log_path(get_settings(), service), lines))
+
+
+def _print_status(as_json: bool = False) -> bool:
+    from hellohome.stack import services
+
+    rows = services.status(get_settings())
+    if as_json:
+        print(json.dumps(rows, indent=2))
+    else:
+        table = Table("service", "pid", "port", "health")
+        for r in rows:
+            table.add_row(r["service"], str(r["pid"] or "-"), str(r["port"]), "healthy" if r["healthy"] else "DOWN")
+        Console().print(table)
+    return all(r["healthy"] for r in rows)
+
+
+@app.command("up")
+def up(load_data: Annotated[bool, typer.Option("--load/--no-load", help="load the NYC and Edinburgh datasets")] = True) -> None:
+    """The main job: start the local stack, migrate the schema, load the real data, show what is where."""
+    from hellohome.stack import services
+
+    services.up(get_settings())
+    _print_status()
+    db_migrate("head")
+    if load_data:
+        for dataset in ("nyc", "edinburgh"):
+            load(dataset, path=None, batch_size=None, progress=sys.stderr.isatty())
+    summary()
+
+
+@app.command("down")
+def down() -> None:
+    """Stop the local stack (same as `stack down`)."""
+    stack_down()
+
+
+# ---------------------------------------------------------------- db
+@db_app.command("migrate")
+def db_migrate(revision: Annotated[str, typer.Argument(help="target revision")] = "head") -> None:
+    """Upgrade the schema to REVISION (default: head)."""
+    from hellohome.db import migrate
+
+    migrate.upgrade(revision)
+    console.print(f"schema at {migrate.current_revision()}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: Annotated[str, typer.Argument(help="target revision, e.g. base or -1")]) -> None:
+    """Downgrade the schema to REVISION."""
+    from hellohome.db import migrate
+
+    migrate.downgrade(revision)
+    console.print(f"schema at {migrate.current_revision()}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Print the schema revision the database is at."""
+    from hellohome.db import migrate
+
+    print(migrate.current_revision() or "base")
+
+
+# ---------------------------------------------------------------- data
+@app.command("load")
+def load(
+    dataset: Annotated[str, typer.Argument(help="nyc or edinburgh")],
+    path: Annotated[Path | None, typer.Option(help="CSV or CSV.GZ file (default: the copy in shared/data)")] = None,
+    batch_size: Annotated[int | None, typer.Option(min=1, max=50_000, help="rows per transaction [default: HH_LOAD_BATCH_SIZE]")] = None,
+    progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
+) -> None:
+    """Load an Inside Airbnb listings file into properties, users, user_profiles and property_images."""
+    from hellohome.db.engine import get_engine
+    from hellohome.loaders.run import DATASETS, default_path, load_file
+
+    settings = get_settings()
+    if dataset not in DATASETS:
+        raise HelloHomeError(f"dataset: unknown {dataset!r}; choose one of {', '.join(DATASETS)}")
+    report = load_file(
+        get_engine("app"), path or default_path(settings, dataset), dataset, DATASETS[dataset][1],
+        batch_size=batch_size or settings.load_batch_size, rejects_dir=settings.stack_dir / "rejects",
+        progress=progress,
+    )
+    console.print(
+        f"{dataset}: read {report.rows_read:,} rows, loaded {report.rows_loaded:,}, rejected {len(report.rejects):,} "
+        f"in {report.seconds:.1f}s ({report.rows_per_s:,.0f} rows/s)"
+    )
+    if report.rejects:
+        console.print(f"rejects report: {report.rejects_file}")
+        for r in report.rejects[:10]:
+            console.print(f"  row {r.row} (line {r.line}, id {r.source_id or '?'}): {r.column}: {r.reason}")
+
+
+@app.command("generate")
+def generate(
+    count: Annotated[int, typer.Option(min=1, max=50_000_000, help="how many listings to generate")],
+    seed: Annotated[int, typer.Option(help="random seed; same seed, same rows")] = 42,
+    batch_size: Annotated[int, typer.Option(min=1, max=50_000, help="rows per transaction")] = 5000,
+    progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
+) -> None:
+    """Resample the loaded real listings into COUNT generated ones (ids from 3e18 up)."""
+    from hellohome.db.engine import get_engine
+    from hellohome.loaders.generate import generate as run
+
+    report = run(get_engine("app"), count, seed=seed, batch_size=batch_size, progress=progress)
+    console.print(f"generated {report.rows:,} listings in {report.seconds:.1f}s ({report.rows_per_s:,.0f} rows/s)")
+
+
+@app.command("summary")
+def summary() -> None:
+    """Row counts per table and per source: what is where."""
+    from hellohome.db.summary import table_counts
+
+    settings = get_settings()
+    table = Table("table", "source", "rows")
+    for name, source, rows in table_counts():
+        table.add_row(name, source, f"{rows:,}")
+    Console().print(table)
+    Console().print(f"MariaDB {settings.db_host}:{settings.db_port}/{settings.db_name} "
+                    f"(socket {settings.db_socket}); logs: hellohome stack logs mariadb")
+
+
+def main() -> None:
+    try:
+        app()
+    except HelloHomeError as exc:
+        console.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+        sys.exit(2)

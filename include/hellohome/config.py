@@ -1,0 +1,90 @@
+"""One settings object, read from environment variables (prefix ``HH_``).
+
+Every field is documented in README.md ("Configuration"). Secrets have no default: the local
+stack generates them once into ``.stack/secrets.env`` (mode 0600), which is read after the real
+environment, so an exported variable always wins.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from hellohome.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+SECRET_FIELDS = ("db_owner_password", "db_app_password", "db_cdc_password", "db_readonly_password")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="HH_",
+        env_file=(PROJECT_ROOT / ".env", PROJECT_ROOT / ".stack" / "secrets.env"),
+        extra="ignore",
+    )
+
+    home: Path = Field(PROJECT_ROOT, description="project root; other relative paths hang off it")
+    stack_dir: Path = Field(PROJECT_ROOT / ".stack", description="data, logs and pid files of local services")
+    cache_dir: Path = Field(PROJECT_ROOT / ".cache", description="downloaded artifacts (Maven, models)")
+    data_dir: Path = Field(PROJECT_ROOT.parent / "shared" / "data", description="the real datasets")
+
+    db_host: str = "127.0.0.1"
+    db_port: int = 3307
+    db_name: str = "hellohome"
+    db_owner_user: str = "hellohome_owner"  # DDL: migrations only
+    db_owner_password: SecretStr | None = None
+    db_app_user: str = "hellohome_app"  # DML on the schema: loaders, API writes
+    db_app_password: SecretStr | None = None
+    db_cdc_user: str = "hellohome_cdc"  # Debezium: binlog + snapshot reads
+    db_cdc_password: SecretStr | None = None
+    db_readonly_user: str = "hellohome_ro"  # verify, backups, reporting
+    db_readonly_password: SecretStr | None = None
+    db_pool_size: int = 10
+
+    mariadb_server_id: int = 1
+    mariadb_buffer_pool_mb: int = 1024
+    mariadb_binlog_expire_days: int = 7
+
+    load_batch_size: int = 2000
+
+    @property
+    def mariadb_dir(self) -> Path:
+        return self.stack_dir / "mariadb"
+
+    @property
+    def db_socket(self) -> Path:
+        return self.mariadb_dir / "mysqld.sock"
+
+    def secret(self, name: str) -> str:
+        value = getattr(self, name)
+        if value is None:
+            raise ConfigError(
+                f"HH_{name.upper()} is not set: export it, or run `hellohome stack up` "
+                f"to generate local secrets into {self.stack_dir / 'secrets.env'}"
+            )
+        return value.get_secret_value()
+
+    def db_url(self, role: str = "app", database: str | None = None) -> str:
+        """SQLAlchemy URL for one of the least-privilege users: owner, app, cdc or readonly."""
+        user = getattr(self, f"db_{role}_user")
+        password = self.secret(f"db_{role}_password")
+        from sqlalchemy.engine import URL
+
+        url = URL.create(
+            "mysql+pymysql", username=user, password=password, host=self.db_host,
+            port=self.db_port, database=database or self.db_name, query={"charset": "utf8mb4"},
+        )
+        return url.render_as_string(hide_password=False)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reload_settings() -> Settings:
+    """Re-read the environment (after secrets were generated, or in tests)."""
+    get_settings.cache_clear()
+    return get_settings()

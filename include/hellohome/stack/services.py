@@ -1,0 +1,30 @@
+"""The registry of local services, in start order; `hellohome stack ...` goes through here."""
+from __future__ import annotations
+
+from pathlib import Path
+from types import ModuleType
+
+from hellohome.config import Settings
+from hellohome.errors import HelloHomeError
+from hellohome.stack import mariadb
+
+SERVICES: dict[str, ModuleType] = {"mariadb": mariadb}
+
+
+def up(settings: Settings) -> dict[str, float]:
+    """Start what is not running; returns seconds to ready per service (0 when already up)."""
+    return {name: module.start(settings) for name, module in SERVICES.items()}
+
+
+def down(settings: Settings) -> list[tuple[str, bool]]:
+    return [(name, module.stop(settings)) for name, module in reversed(SERVICES.items())]
+
+
+def status(settings: Settings) -> list[dict]:
+    return [module.status(settings) for module in SERVICES.values()]
+
+
+def log_path(settings: Settings, service: str) -> Path:
+    if service not in SERVICES:
+        raise HelloHomeError(f"service: unknown {service!r}; choose one of {', '.join(SERVICES)}")
+    return Path(SERVICES[service].status(settings)["log"])
