@@ -186,5 +186,5 @@ def main() -> None:
     try:
         app()
     except HelloHomeError as exc:
-        console.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+        print(f"error: {exc}", file=sys.stderr)  # plain: no wrapping, greppable
         sys.exit(2)

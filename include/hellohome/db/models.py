@@ -11,8 +11,21 @@ import decimal
 import enum
 
 from sqlalchemy import (
-    JSON, BigInteger, Boolean, Date, DateTime, Enum, ForeignKey, Index, Integer, Numeric,
-    SmallInteger, String, Text, UniqueConstraint, func, text,
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.mysql import DATETIME, MEDIUMTEXT
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -27,20 +40,20 @@ CREATED = dict(server_default=text("CURRENT_TIMESTAMP(3)"), nullable=False)
 UPDATED = dict(server_default=text("CURRENT_TIMESTAMP(3) ON UPDATE CURRENT_TIMESTAMP(3)"), nullable=False)
 
 
-class Role(str, enum.Enum):
+class Role(enum.StrEnum):
     guest = "guest"
     host = "host"
     agent = "agent"
     admin = "admin"
 
 
-class ListingStatus(str, enum.Enum):
+class ListingStatus(enum.StrEnum):
     active = "active"
     inactive = "inactive"
     deleted = "deleted"
 
 
-class InquiryStatus(str, enum.Enum):
+class InquiryStatus(enum.StrEnum):
     new = "new"
     answered = "answered"
     closed = "closed"

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hellohome.errors import DatasetError
-from hellohome.loaders.records import ListingRecord, Reject
+from hellohome.loaders.records import ListingRecord
 
 # field -> accepted source column names, first present wins
 REQUIRED = {

@@ -68,7 +68,7 @@ def load_file(engine: Engine, path: Path, dataset: str, defaults: DatasetDefault
     header = read_header(text)
     mapping = map_columns(header, path)  # fails before any write
     batch: list[tuple[int, int, ListingRecord]] = []
-    bar = tqdm(total=text.count("\n"), unit="line", desc=f"load {dataset}", disable=not progress, mininterval=0.5)
+    bar = tqdm(total=text.count("\n") + 1, unit="line", desc=f"load {dataset}", disable=not progress, mininterval=0.5)
     for number, line, fields, error in iter_rows(text):
         report.rows_read += 1
         bar.n = line

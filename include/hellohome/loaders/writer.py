@@ -28,8 +28,13 @@ def _upsert_users(conn: Connection, records: list[ListingRecord]) -> None:
     stmt = insert(User.__table__)
     # a guest who starts hosting becomes a host; agents and admins keep their role. (A literal,
     # because bound parameters after VALUES stop PyMySQL from batching the executemany.)
-    stmt = stmt.on_duplicate_key_update(name=stmt.inserted.name,
-                                        role=literal_column("IF(role = 'guest', 'host', role)"))
+    # The e-mail guard comes first: ON DUPLICATE KEY also fires on the unique e-mail, and must never
+    # rewrite a *different* user; NULL into NOT NULL email makes the server refuse the row instead.
+    stmt = stmt.on_duplicate_key_update([
+        ("email", literal_column("IF(id = VALUES(id), email, NULL)")),
+        ("name", stmt.inserted.name),
+        ("role", literal_column("IF(role = 'guest', 'host', role)")),
+    ])
     conn.execute(stmt, rows)
 
 

@@ -167,8 +167,8 @@ def bootstrap(settings: Settings, database: str | None = None) -> None:
                 cur.execute("ALTER USER %s@%s IDENTIFIED BY %s", (user, host, password))
                 if role == "cdc":
                     # what Debezium's MariaDB connector documents: snapshot reads plus binlog streaming
-                    cur.execute(f"GRANT SELECT, RELOAD, SHOW DATABASES, LOCK TABLES, REPLICATION SLAVE, "
-                                f"BINLOG MONITOR ON *.* TO %s@%s", (user, host))
+                    cur.execute("GRANT SELECT, RELOAD, SHOW DATABASES, LOCK TABLES, REPLICATION SLAVE, "
+                                "BINLOG MONITOR ON *.* TO %s@%s", (user, host))
                 else:
                     for target in _grant_targets(database):
                         cur.execute(f"GRANT {users[role]} ON {target} TO %s@%s", (user, host))

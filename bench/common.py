@@ -1,0 +1,41 @@
+"""Shared by every benchmark: the result file format of DESIGN.md and a printed table."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import psutil
+from rich.console import Console
+from rich.table import Table
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def git_commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True,
+                              cwd=Path(__file__).parent).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def save(benchmark: str, params: dict, results: list[dict]) -> Path:
+    RESULTS.mkdir(exist_ok=True)
+    doc = {
+        "benchmark": benchmark,
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "git_commit": git_commit(),
+        "machine": {"cores": os.cpu_count(), "mem_gb": round(psutil.virtual_memory().total / 2**30, 1)},
+        "params": params,
+        "results": results,
+    }
+    path = RESULTS / f"{benchmark}.json"
+    path.write_text(json.dumps(doc, indent=2, default=str) + "\n")
+    table = Table(*results[0].keys(), title=f"{benchmark} ({path})")
+    for row in results:
+        table.add_row(*(f"{v:,.1f}" if isinstance(v, float) else str(v) for v in row.values()))
+    Console().print(table)
+    return path

@@ -1,0 +1,3 @@
+from hellohome.cli import main
+
+main()

@@ -1,0 +1,56 @@
+"""Shared fixtures. Integration tests run against the project's real MariaDB, in their own schema."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+# Tests never touch the demo schema: everything lives in `hellohome_test` (and `hellohome_test_*`).
+os.environ["HH_DB_NAME"] = "hellohome_test"
+
+from hellohome.config import get_settings, reload_settings  # noqa: E402
+from hellohome.db import migrate  # noqa: E402
+from hellohome.db.engine import dispose_engines, get_engine  # noqa: E402
+from hellohome.stack import mariadb, services  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def stack():
+    """Bring the local services up once; take them down afterwards if this session started them."""
+    settings = reload_settings()
+    already_up = all(s["healthy"] for s in services.status(settings))
+    services.up(settings)
+    yield reload_settings()
+    dispose_engines()
+    if not already_up:
+        services.down(get_settings())
+
+
+def fresh_schema(settings, name: str) -> str:
+    """Drop and recreate schema `name`, grant the project users on it, migrate it to head."""
+    dispose_engines()
+    with mariadb.admin_connect(settings) as conn, conn.cursor() as cur:
+        cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+    mariadb.bootstrap(settings, database=name)
+    migrate.upgrade("head", database=name)
+    return name
+
+
+@pytest.fixture(scope="session")
+def loaded_db(stack):
+    """The test schema with both real datasets loaded once (read-only for the tests that use it)."""
+    from hellohome.loaders.run import DATASETS, default_path, load_file
+
+    fresh_schema(stack, stack.db_name)
+    reports = {}
+    for dataset, (_, defaults) in DATASETS.items():
+        reports[dataset] = load_file(get_engine("app"), default_path(stack, dataset), dataset, defaults,
+                                     batch_size=2000, rejects_dir=stack.stack_dir / "rejects-test", progress=False)
+    return reports
+
+
+@pytest.fixture
+def scratch_db(stack):
+    """An empty, migrated schema of its own, for tests that write bad data."""
+    name = fresh_schema(stack, f"{stack.db_name}_scratch")
+    return get_engine("app", name)

@@ -1,0 +1,60 @@
+"""Migrations go up and down on an empty database, and the models match what they create."""
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import create_engine, inspect, pool, text
+
+from hellohome.db import migrate
+from hellohome.db.models import Base
+from tests.conftest import fresh_schema
+
+TABLES = {"users", "user_profiles", "properties", "property_images", "inquiries"}
+
+
+def _owner_engine(settings, name):
+    return create_engine(settings.db_url("owner", name), poolclass=pool.NullPool)
+
+
+def test_up_down_up_on_an_empty_database(stack):
+    name = fresh_schema(stack, f"{stack.db_name}_migrations")
+    engine = _owner_engine(stack, name)
+    assert TABLES <= set(inspect(engine).get_table_names())
+    assert migrate.current_revision(name) == migrate.head_revision()
+    migrate.downgrade("base", database=name)
+    assert set(inspect(engine).get_table_names()) == {"alembic_version"}
+    migrate.upgrade("head", database=name)
+    assert TABLES <= set(inspect(engine).get_table_names())
+
+
+def test_models_match_the_migrated_schema(stack):
+    name = fresh_schema(stack, f"{stack.db_name}_migrations")
+    with _owner_engine(stack, name).connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+    assert diff == []
+
+
+def test_schema_details_the_brief_asks_for(stack):
+    name = fresh_schema(stack, f"{stack.db_name}_migrations")
+    with _owner_engine(stack, name).connect() as conn:
+        tables = dict(conn.execute(text(
+            "SELECT table_name, CONCAT(engine, ' ', table_collation) FROM information_schema.tables "
+            "WHERE table_schema = :s AND table_name <> 'alembic_version'"), {"s": name}).all())
+        assert tables == {t: "InnoDB utf8mb4_unicode_ci" for t in TABLES}
+        ddl = conn.execute(text("SHOW CREATE TABLE properties")).one()[1]
+        assert "FULLTEXT KEY `ft_properties_title_description` (`title`,`description`)" in ddl
+        assert "`id` bigint(20) NOT NULL AUTO_INCREMENT" in ddl and "datetime(3)" in ddl
+        images = conn.execute(text("SHOW CREATE TABLE property_images")).one()[1]
+        assert "ON DELETE CASCADE" in images
+
+
+def test_version_bumps_on_change_only(scratch_db):
+    with scratch_db.begin() as conn:
+        conn.execute(text("INSERT INTO users (id, email, name, role) VALUES (1, 'h@x.invalid', 'H', 'host')"))
+        conn.execute(text(
+            "INSERT INTO properties (id, host_id, title, room_type, currency, city, neighbourhood, latitude, longitude) "
+            "VALUES (10, 1, 'Flat', 'Private room', 'USD', 'New York', 'Harlem', 40.8, -73.9)"))
+    with scratch_db.begin() as conn:
+        before = conn.execute(text("SELECT version, updated_at FROM properties WHERE id = 10")).one()
+        conn.execute(text("UPDATE properties SET title = 'Flat' WHERE id = 10"))  # no-op
+        assert conn.execute(text("SELECT version, updated_at FROM properties WHERE id = 10")).one() == before
+        conn.execute(text("UPDATE properties SET title = 'Sunny flat', version = 99 WHERE id = 10"))
+        assert conn.execute(text("SELECT version FROM properties WHERE id = 10")).scalar() == before.version + 1
