@@ -26,11 +26,9 @@ from hellohome.loaders.writer import upsert_listings
 SOURCE = "generated"
 SENTENCE = re.compile(r"(?<=[.!?])\s+|<br\s*/?>", re.IGNORECASE)
 SPLIT_TITLE = re.compile(r"\s+(?:-|–|\||in|near|by|with|w/)\s+|,\s*", re.IGNORECASE)
-TEMPLATE_QUERY = text("""
-    SELECT p.*, (SELECT i.url FROM property_images i WHERE i.property_id = p.id ORDER BY i.position LIMIT 1) AS image
-    FROM properties p WHERE p.source <> :generated ORDER BY p.id
-""")
-
+TEMPLATE_QUERY = text("SELECT * FROM properties WHERE source <> :generated ORDER BY id")
+FIRST_IMAGES = text("SELECT i.property_id, i.url FROM property_images i JOIN properties p ON p.id = i.property_id "
+                    "WHERE p.source <> :generated ORDER BY i.property_id, i.position DESC")
 
 @dataclass
 class GenerateReport:
@@ -109,6 +107,9 @@ class Resampler:
 def load_templates(engine: Engine) -> tuple[list[dict], list[str]]:
     with engine.connect() as conn:
         templates = [dict(r._mapping) for r in conn.execute(TEMPLATE_QUERY, {"generated": SOURCE})]
+        first_image = dict(conn.execute(FIRST_IMAGES, {"generated": SOURCE}).all())  # descending, so the lowest position wins
+        for t in templates:
+            t["image"] = first_image.get(t["id"])
         names = [r[0] for r in conn.execute(text(
             "SELECT DISTINCT name FROM users WHERE source <> :generated AND name NOT LIKE 'Host %' ORDER BY name"),
             {"generated": SOURCE})]
