@@ -49,6 +49,36 @@ class Settings(BaseSettings):
 
     load_batch_size: int = 2000
 
+    kafka_port: int = 9092
+    kafka_controller_port: int = 9093
+    kafka_heap_mb: int = 768
+    connect_port: int = 8083
+    connect_heap_mb: int = 768
+    connector_name: str = "hellohome-mariadb"
+    opensearch_port: int = 9200
+    opensearch_transport_port: int = 9300
+    opensearch_heap_mb: int = 1536
+    s3_port: int = 9000
+    s3_buckets: str = "hellohome-backups,hellohome-snapshots"  # comma-separated, created at start
+    prometheus_port: int = 9090
+    stack_start_timeout_s: float = 180.0
+
+    @property
+    def kafka_bootstrap(self) -> str:
+        return f"127.0.0.1:{self.kafka_port}"
+
+    @property
+    def opensearch_url(self) -> str:
+        return f"http://127.0.0.1:{self.opensearch_port}"
+
+    @property
+    def s3_endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.s3_port}"
+
+    @property
+    def connect_url(self) -> str:
+        return f"http://127.0.0.1:{self.connect_port}"
+
     @property
     def mariadb_dir(self) -> Path:
         return self.stack_dir / "mariadb"

@@ -6,6 +6,7 @@ start.
 from __future__ import annotations
 
 import os
+import pwd
 import signal
 import subprocess
 import time
@@ -56,12 +57,14 @@ class ManagedProcess:
             return None
         return None if state == "Z" else pid
 
-    def start(self, argv: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> int:
+    def start(self, argv: list[str], env: dict[str, str] | None = None, cwd: Path | None = None,
+              user: str | None = None) -> int:
         self.workdir.mkdir(parents=True, exist_ok=True)
         with self.log_file.open("ab") as log:
             proc = subprocess.Popen(
                 argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 cwd=cwd or self.workdir, env={**os.environ, **(env or {})}, start_new_session=True,
+                user=user, group=user,
             )
         self.pid_file.write_text(str(proc.pid))
         return proc.pid
@@ -98,6 +101,35 @@ class ManagedProcess:
             _reap(pid)
         self.pid_file.unlink(missing_ok=True)
         return True
+
+
+def service_user(name: str, owned: list[Path]) -> str | None:
+    """For services that refuse to run as root: a system user of their own owning `owned`.
+    Returns None (run as the current user) when not root."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        subprocess.run(["useradd", "--system", "--user-group", "--no-create-home", "--shell", "/usr/sbin/nologin",
+                        name], check=True, capture_output=True)
+    for path in owned:
+        subprocess.run(["chown", "-R", f"{name}:{name}", str(path)], check=True)
+    return name
+
+
+def run_once(service: str, check: str, argv: list[str], log_file: Path, timeout_s: float = 120,
+             env: dict[str, str] | None = None) -> None:
+    """Run a one-shot step of a service (format storage, install a plugin); fail with its output."""
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    with log_file.open("ab") as log:
+        try:
+            result = subprocess.run(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                    timeout=timeout_s, env={**os.environ, **(env or {})})
+        except subprocess.TimeoutExpired:
+            raise ServiceError(service, check, f"timed out after {timeout_s:.0f}s", tail(log_file)) from None
+    if result.returncode != 0:
+        raise ServiceError(service, check, f"exit {result.returncode}", tail(log_file))
 
 
 def _signal_group(pid: int, sig: int) -> None:

@@ -6,14 +6,22 @@ from types import ModuleType
 
 from hellohome.config import Settings
 from hellohome.errors import HelloHomeError
-from hellohome.stack import mariadb
+from hellohome.stack import connect, kafka, mariadb, opensearch, prometheus, s3
 
-SERVICES: dict[str, ModuleType] = {"mariadb": mariadb}
+SERVICES: dict[str, ModuleType] = {
+    "mariadb": mariadb, "kafka": kafka, "connect": connect, "opensearch": opensearch, "s3": s3,
+    "prometheus": prometheus,
+}
 
 
 def up(settings: Settings) -> dict[str, float]:
-    """Start what is not running; returns seconds to ready per service (0 when already up)."""
-    return {name: module.start(settings) for name, module in SERVICES.items()}
+    """Start what is not running, then register the CDC connector (idempotent).
+    Returns seconds to ready per service (0 when it was already up)."""
+    from hellohome.cdc import connector
+
+    took = {name: module.start(settings) for name, module in SERVICES.items()}
+    connector.register(settings)
+    return took
 
 
 def down(settings: Settings) -> list[tuple[str, bool]]:

@@ -1,0 +1,76 @@
+"""Prometheus from Debian's package, with the project's scrape config (ops/prometheus)."""
+from __future__ import annotations
+
+import json
+import shutil
+import string
+from pathlib import Path
+
+import requests
+
+from hellohome.config import Settings
+from hellohome.errors import ServiceError
+from hellohome.stack.process import ManagedProcess
+
+SERVICE = "prometheus"
+CONFIG_TEMPLATE = Path(__file__).resolve().parents[3] / "ops" / "prometheus" / "prometheus.yml"
+
+
+def process(settings: Settings) -> ManagedProcess:
+    return ManagedProcess(SERVICE, settings.stack_dir / SERVICE)
+
+
+def targets_dir(settings: Settings) -> Path:
+    return settings.stack_dir / SERVICE / "targets"
+
+
+def register_target(settings: Settings, name: str, port: int, labels: dict[str, str] | None = None) -> Path:
+    """Ask Prometheus to scrape 127.0.0.1:PORT (file-based discovery, picked up within seconds)."""
+    targets_dir(settings).mkdir(parents=True, exist_ok=True)
+    path = targets_dir(settings) / f"{name}.json"
+    path.write_text(json.dumps([{"targets": [f"127.0.0.1:{port}"], "labels": {"job": name, **(labels or {})}}]))
+    return path
+
+
+def unregister_target(settings: Settings, name: str) -> None:
+    (targets_dir(settings) / f"{name}.json").unlink(missing_ok=True)
+
+
+def ping(settings: Settings) -> bool:
+    return requests.get(f"http://127.0.0.1:{settings.prometheus_port}/-/ready", timeout=2).status_code == 200
+
+
+def is_up(settings: Settings) -> bool:
+    if process(settings).pid() is None:
+        return False
+    try:
+        return ping(settings)
+    except requests.RequestException:
+        return False
+
+
+def start(settings: Settings) -> float:
+    if is_up(settings):
+        return 0.0
+    binary = shutil.which("prometheus") or "/usr/bin/prometheus"
+    if not Path(binary).exists():
+        raise ServiceError(SERVICE, "install", "prometheus not found: install Debian's prometheus (make bootstrap)")
+    d = settings.stack_dir / SERVICE
+    targets_dir(settings).mkdir(parents=True, exist_ok=True)
+    config = d / "prometheus.yml"
+    config.write_text(string.Template(CONFIG_TEMPLATE.read_text()).substitute(
+        prometheus_port=settings.prometheus_port, targets_dir=targets_dir(settings)))
+    proc = process(settings)
+    proc.start([binary, f"--config.file={config}", f"--storage.tsdb.path={d / 'data'}",
+                f"--web.listen-address=127.0.0.1:{settings.prometheus_port}", "--storage.tsdb.retention.time=7d",
+                "--web.enable-lifecycle"])
+    return proc.wait_ready(lambda: ping(settings), "GET /-/ready", settings.stack_start_timeout_s)
+
+
+def stop(settings: Settings) -> bool:
+    return process(settings).stop(timeout_s=30)
+
+
+def status(settings: Settings) -> dict:
+    return {"service": SERVICE, "pid": process(settings).pid(), "port": settings.prometheus_port,
+            "healthy": is_up(settings), "log": str(process(settings).log_file)}
