@@ -22,6 +22,10 @@ def git_commit() -> str:
         return "unknown"
 
 
+def _fmt(value) -> str:
+    return f"{value:,.1f}" if isinstance(value, float) else str(value if value is not None else "-")
+
+
 def save(benchmark: str, params: dict, results: list[dict]) -> Path:
     RESULTS.mkdir(exist_ok=True)
     doc = {
@@ -34,8 +38,14 @@ def save(benchmark: str, params: dict, results: list[dict]) -> Path:
     }
     path = RESULTS / f"{benchmark}.json"
     path.write_text(json.dumps(doc, indent=2, default=str) + "\n")
-    table = Table(*results[0].keys(), title=f"{benchmark} ({path})")
-    for row in results:
-        table.add_row(*(f"{v:,.1f}" if isinstance(v, float) else str(v) for v in row.values()))
-    Console().print(table)
+    columns = list(dict.fromkeys(k for row in results for k in row))
+    if len(columns) <= 8:
+        table = Table(*columns, title=f"{benchmark} ({path})")
+        for row in results:
+            table.add_row(*(_fmt(row.get(c)) for c in columns))
+    else:  # wide results read better transposed: one column per case
+        table = Table("metric", *(str(i) for i in range(len(results))), title=f"{benchmark} ({path})")
+        for c in columns:
+            table.add_row(c, *(_fmt(row.get(c)) for row in results))
+    Console(width=160).print(table)
     return path

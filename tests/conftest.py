@@ -54,3 +54,12 @@ def scratch_db(stack):
     """An empty, migrated schema of its own, for tests that write bad data."""
     name = fresh_schema(stack, f"{stack.db_name}_scratch")
     return get_engine("app", name)
+
+
+@pytest.fixture
+def unused_tcp_port():
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

@@ -27,6 +27,11 @@ def stack_cache(settings: Settings) -> Path:
     return settings.cache_dir / "stack"
 
 
+def _maven(argv: list[str]) -> subprocess.CompletedProcess:
+    """The only place that reaches the network for the JVM services."""
+    return subprocess.run(argv, capture_output=True, text=True)
+
+
 def ensure(settings: Settings, profile: str) -> Path:
     """Resolve one profile with Maven unless its folder is already there; returns that folder."""
     out = stack_cache(settings)
@@ -39,7 +44,7 @@ def ensure(settings: Settings, profile: str) -> Path:
         raise ServiceError(profile, "download", "Maven (mvn) not found: run `make bootstrap`")
     argv = [mvn, "-q", "-B", "-f", str(POM), f"-Dmaven.repo.local={settings.cache_dir / 'm2'}",
             f"-Dout={out}", f"-P{profile}", "package"]
-    result = subprocess.run(argv, capture_output=True, text=True)
+    result = _maven(argv)
     if result.returncode != 0:
         raise ServiceError(profile, "mvn package", f"exit {result.returncode}: {' '.join(argv)}",
                            (result.stdout + result.stderr)[-3000:])
