@@ -47,12 +47,7 @@ def ping(settings: Settings) -> bool:
 
 
 def is_up(settings: Settings) -> bool:
-    if process(settings).pid() is None:
-        return False
-    try:
-        return ping(settings)
-    except requests.RequestException:
-        return False
+    return process(settings).answers(lambda: ping(settings))
 
 
 def start(settings: Settings) -> float:
@@ -76,5 +71,4 @@ def stop(settings: Settings) -> bool:
 
 
 def status(settings: Settings) -> dict:
-    return {"service": SERVICE, "pid": process(settings).pid(), "port": settings.connect_port,
-            "healthy": is_up(settings), "log": str(settings.stack_dir / SERVICE / "connect.log")}
+    return process(settings).status(settings.connect_port, lambda: ping(settings), settings.stack_dir / SERVICE / "connect.log")

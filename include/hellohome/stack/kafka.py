@@ -65,12 +65,7 @@ def ping(settings: Settings) -> bool:
 
 
 def is_up(settings: Settings) -> bool:
-    if process(settings).pid() is None:
-        return False
-    try:
-        return ping(settings)
-    except Exception:  # any client error means "not answering"
-        return False
+    return process(settings).answers(lambda: ping(settings))
 
 
 def start(settings: Settings) -> float:
@@ -93,5 +88,4 @@ def stop(settings: Settings) -> bool:
 
 
 def status(settings: Settings) -> dict:
-    return {"service": SERVICE, "pid": process(settings).pid(), "port": settings.kafka_port,
-            "healthy": is_up(settings), "log": str(settings.stack_dir / SERVICE / "server.log")}
+    return process(settings).status(settings.kafka_port, lambda: ping(settings), settings.stack_dir / SERVICE / "server.log")

@@ -94,12 +94,7 @@ def ping(settings: Settings) -> bool:
 
 
 def is_up(settings: Settings) -> bool:
-    if process(settings).pid() is None:
-        return False
-    try:
-        return ping(settings)
-    except pymysql.MySQLError:
-        return False
+    return process(settings).answers(lambda: ping(settings))
 
 
 def _run_as_args() -> list[str]:
@@ -176,6 +171,4 @@ def bootstrap(settings: Settings, database: str | None = None) -> None:
 
 
 def status(settings: Settings) -> dict:
-    pid = process(settings).pid()
-    return {"service": SERVICE, "pid": pid, "port": settings.db_port,
-            "healthy": is_up(settings), "log": str(settings.mariadb_dir / "mariadb.log")}
+    return process(settings).status(settings.db_port, lambda: ping(settings), settings.mariadb_dir / "mariadb.log")

@@ -88,12 +88,7 @@ def ping(settings: Settings) -> bool:
 
 
 def is_up(settings: Settings) -> bool:
-    if process(settings).pid() is None:
-        return False
-    try:
-        return ping(settings)
-    except (requests.RequestException, ValueError):
-        return False
+    return process(settings).answers(lambda: ping(settings))
 
 
 def start(settings: Settings) -> float:
@@ -131,5 +126,4 @@ def stop(settings: Settings) -> bool:
 
 
 def status(settings: Settings) -> dict:
-    return {"service": SERVICE, "pid": process(settings).pid(), "port": settings.opensearch_port,
-            "healthy": is_up(settings), "log": str(settings.stack_dir / SERVICE / "logs" / "hellohome.log")}
+    return process(settings).status(settings.opensearch_port, lambda: ping(settings), settings.stack_dir / SERVICE / "logs" / "hellohome.log")

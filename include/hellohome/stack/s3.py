@@ -35,12 +35,7 @@ def ping(settings: Settings) -> bool:
 
 
 def is_up(settings: Settings) -> bool:
-    if process(settings).pid() is None:
-        return False
-    try:
-        return ping(settings)
-    except Exception:  # botocore raises many kinds for "not answering"
-        return False
+    return process(settings).answers(lambda: ping(settings))
 
 
 def start(settings: Settings) -> float:
@@ -63,5 +58,4 @@ def stop(settings: Settings) -> bool:
 
 
 def status(settings: Settings) -> dict:
-    return {"service": SERVICE, "pid": process(settings).pid(), "port": settings.s3_port,
-            "healthy": is_up(settings), "log": str(process(settings).log_file)}
+    return process(settings).status(settings.s3_port, lambda: ping(settings))

@@ -19,6 +19,7 @@ def up(settings: Settings) -> dict[str, float]:
     Returns seconds to ready per service (0 when it was already up)."""
     from hellohome.cdc import connector
 
+    settings = mariadb.ensure_secrets(settings)  # a fresh machine has none yet; every service below needs them
     took = {name: module.start(settings) for name, module in SERVICES.items()}
     connector.register(settings)
     return took
