@@ -19,7 +19,12 @@ def stack():
     """Bring the local services up once; take them down afterwards if this session started them."""
     settings = reload_settings()
     already_up = all(s["healthy"] for s in services.status(settings))
-    services.up(settings)
+    try:
+        services.up(settings)
+    except BaseException:
+        if not already_up:  # a half-started stack must not outlive the session
+            services.down(reload_settings())
+        raise
     yield reload_settings()
     dispose_engines()
     if not already_up:
