@@ -18,7 +18,9 @@ app = typer.Typer(help="HelloHome property search platform.", no_args_is_help=Tr
 stack_app = typer.Typer(help="Start, stop and inspect the local real services.", no_args_is_help=True)
 db_app = typer.Typer(help="Schema migrations of the source-of-truth database.", no_args_is_help=True)
 app.add_typer(stack_app, name="stack")
+index_app = typer.Typer(help="Versioned search indexes behind read/write aliases.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(index_app, name="index")
 console = Console(stderr=True)
 
 
@@ -121,6 +123,45 @@ def db_current() -> None:
     from hellohome.db import migrate
 
     print(migrate.current_revision() or "base")
+
+
+# ---------------------------------------------------------------- index
+@index_app.command("create")
+def index_create(kind: Annotated[str, typer.Argument(help="properties or user_profiles")] = "properties") -> None:
+    """Create the next version of KIND (the first version also gets the read and write aliases)."""
+    from hellohome.search import indexes
+
+    print(indexes.create(indexes.client(get_settings()), get_settings(), kind))
+
+
+@index_app.command("list")
+def index_list() -> None:
+    """Every index version with its document count, health and aliases."""
+    from hellohome.search import indexes
+
+    table = Table("index", "docs", "health", "aliases")
+    for row in indexes.listing(indexes.client(get_settings())):
+        table.add_row(row["index"], f"{row['docs']:,}", row["health"], ", ".join(row["aliases"]) or "-")
+    Console().print(table)
+
+
+@index_app.command("swap")
+def index_swap(kind: Annotated[str, typer.Argument(help="properties or user_profiles")],
+               target: Annotated[str, typer.Argument(help="the version to make live, e.g. properties_v2")]) -> None:
+    """Point KIND's read and write aliases at TARGET in one atomic call."""
+    from hellohome.search import indexes
+
+    indexes.swap(indexes.client(get_settings()), kind, target)
+    console.print(f"{kind} -> {target}")
+
+
+@index_app.command("drop")
+def index_drop(name: Annotated[str, typer.Argument(help="a concrete index version that no alias points at")]) -> None:
+    """Delete an index version (refused while an alias points at it)."""
+    from hellohome.search import indexes
+
+    indexes.drop(indexes.client(get_settings()), name)
+    console.print(f"dropped {name}")
 
 
 # ---------------------------------------------------------------- data

@@ -63,6 +63,15 @@ class Settings(BaseSettings):
     prometheus_port: int = 9090
     stack_start_timeout_s: float = 180.0
 
+    # search indexes: the brief's production shape is 6 shards, 1 replica, refresh 5 s; a single
+    # local node needs 0 replicas to be green, and a shorter refresh serves the freshness goal
+    index_shards: int = 6
+    index_replicas: int = 0
+    index_refresh_interval: str = "1s"
+    profiles_index_shards: int = 3
+    text_vector_dim: int = 384
+    image_vector_dim: int = 1280
+
     @property
     def kafka_bootstrap(self) -> str:
         return f"127.0.0.1:{self.kafka_port}"

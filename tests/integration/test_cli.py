@@ -5,7 +5,8 @@ import sys
 import pytest
 
 COMMANDS = [[], ["up"], ["down"], ["load"], ["generate"], ["summary"], ["stack"], ["stack", "up"], ["stack", "down"],
-            ["stack", "status"], ["stack", "logs"], ["db"], ["db", "migrate"], ["db", "downgrade"], ["db", "current"]]
+            ["stack", "status"], ["stack", "logs"], ["db"], ["db", "migrate"], ["db", "downgrade"], ["db", "current"],
+            ["index"], ["index", "create"], ["index", "list"], ["index", "swap"], ["index", "drop"]]
 
 
 def _run(*args):

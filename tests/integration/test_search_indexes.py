@@ -1,0 +1,44 @@
+"""Versioned indexes behind aliases: create, swap atomically, refuse to drop a live one."""
+import pytest
+from opensearchpy import OpenSearch
+
+from hellohome.errors import HelloHomeError
+from hellohome.search import indexes
+
+PREFIX = "test-idx-"
+
+
+@pytest.fixture
+def os_client(stack):
+    client = OpenSearch(stack.opensearch_url, timeout=60)
+    client.indices.delete(index=f"{PREFIX}*", ignore_unavailable=True)
+    yield client
+    client.indices.delete(index=f"{PREFIX}*", ignore_unavailable=True)
+
+
+def test_mapping_follows_configured_dimensions_and_hnsw(stack, os_client):
+    name = indexes.create(os_client, stack, "properties", PREFIX)
+    assert name == f"{PREFIX}properties_v1"
+    props = os_client.indices.get_mapping(index=name)[name]["mappings"]["properties"]
+    assert props["text_vector"]["dimension"] == stack.text_vector_dim
+    assert props["image_vector"]["method"]["parameters"] == {"m": 32, "ef_construction": 512}
+    settings = os_client.indices.get_settings(index=name)[name]["settings"]["index"]
+    assert settings["number_of_shards"] == str(stack.index_shards) and settings["knn"] == "true"
+    tokens = os_client.indices.analyze(index=name, body={"analyzer": "listing_english", "text": "Café apartments<br/>"})
+    assert [t["token"] for t in tokens["tokens"]] == ["cafe", "apart"]
+
+
+def test_swap_moves_both_aliases_and_drop_refuses_the_live_index(stack, os_client):
+    v1 = indexes.create(os_client, stack, "properties", PREFIX)
+    v2 = indexes.create(os_client, stack, "properties", PREFIX)
+    assert indexes.current(os_client, "properties", PREFIX) == v1
+    with pytest.raises(HelloHomeError, match="live behind"):
+        indexes.drop(os_client, v1)
+    indexes.swap(os_client, "properties", v2, PREFIX)
+    assert indexes.current(os_client, "properties", PREFIX) == v2
+    write = os_client.indices.get_alias(name=indexes.write_alias("properties", PREFIX))
+    assert list(write) == [v2]
+    indexes.drop(os_client, v1)
+    assert [r["index"] for r in indexes.listing(os_client, PREFIX)] == [v2]
+    with pytest.raises(HelloHomeError, match="not a version"):
+        indexes.swap(os_client, "properties", "elsewhere", PREFIX)
