@@ -209,6 +209,36 @@ def generate(
     console.print(f"generated {report.rows:,} listings in {report.seconds:.1f}s ({report.rows_per_s:,.0f} rows/s)")
 
 
+@app.command("backfill")
+def backfill_cmd(
+    batch_size: Annotated[int, typer.Option(min=1, max=10_000, help="documents per bulk request")] = 2000,
+    swap: Annotated[bool, typer.Option(help="swap the aliases to the new version when done")] = True,
+    progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
+) -> None:
+    """Build a new properties index version from MariaDB (keyset pages), swap aliases, catch up on changes."""
+    from hellohome.search.backfill import backfill
+
+    report = backfill(get_settings(), batch_size=batch_size, swap=swap, progress=progress)
+    console.print(f"{report.index}: {report.docs:,} documents in {report.seconds:.1f}s "
+                  f"({report.docs_per_s:,.0f} docs/s); {'swapped' if report.swapped else 'not swapped'}; "
+                  f"{report.replayed:,} change events replayed")
+
+
+@app.command("verify")
+def verify_cmd(show: Annotated[int, typer.Option(help="ids to print per kind of difference")] = 10) -> None:
+    """Compare MariaDB and the index row by row; exit 1 on any missing, stale or extra document."""
+    from hellohome.search.verify import verify
+
+    report = verify(get_settings())
+    print(f"checked {report.checked:,}: missing {len(report.missing):,}, stale {len(report.stale):,}, "
+          f"extra {len(report.extra):,}")
+    for kind in ("missing", "stale", "extra"):
+        ids = getattr(report, kind)
+        if ids:
+            print(f"  {kind}: {', '.join(map(str, ids[:show]))}{' ...' if len(ids) > show else ''}")
+    raise typer.Exit(0 if report.clean else 1)
+
+
 @app.command("summary")
 def summary() -> None:
     """Row counts per table and per source: what is where."""

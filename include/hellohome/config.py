@@ -65,10 +65,16 @@ class Settings(BaseSettings):
 
     # search indexes: the brief's production shape is 6 shards, 1 replica, refresh 5 s; a single
     # local node needs 0 replicas to be green, and a shorter refresh serves the freshness goal
+    index_prefix: str = ""  # prepended to index and alias names (tests use their own)
     index_shards: int = 6
     index_replicas: int = 0
     index_refresh_interval: str = "1s"
     profiles_index_shards: int = 3
+    indexer_group: str = "hellohome-indexer"
+    indexer_batch_max: int = 2000
+    indexer_metrics_port: int = 9108
+    # "wait_for": offsets are committed only once the batch is searchable (measured, not assumed)
+    indexer_refresh: str = "wait_for"
     text_vector_dim: int = 384
     image_vector_dim: int = 1280
 

@@ -20,3 +20,6 @@ def configure(level: str = "INFO") -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter())
     logging.basicConfig(level=level, handlers=[handler], force=True)
+    # one line per HTTP request is noise at INFO; failures still come through as warnings
+    for noisy in ("opensearch", "urllib3", "botocore"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))

@@ -1,0 +1,258 @@
+"""The CDC indexer: Debezium change events → property documents in OpenSearch, at least once,
+with the effect of exactly once.
+
+One poll loop. A batch of events is reduced to the set of property ids it touches (a host rename
+touches all their listings, an image change its listing); those properties are re-read from
+MariaDB and written with `version_type=external_gte` and the binlog position of the newest event
+as version, so replays and out-of-order deliveries across partitions can never leave an older
+document in place. A property that no longer exists (or is soft-deleted) is deleted, which also
+covers children removed by ON DELETE CASCADE (absent from MariaDB's binlog). Offsets are
+committed only after every item of the batch is settled in OpenSearch; unparseable messages go
+to the dead-letter topic with the error, the payload and their offset.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import time
+
+from confluent_kafka import Consumer, KafkaException, Message, Producer, TopicPartition
+from sqlalchemy.exc import DBAPIError
+
+from hellohome.cdc import envelope, metrics
+from hellohome.cdc.envelope import ChangeEvent, EnvelopeError
+from hellohome.cdc.topics import change_topics, ensure_topics, topic_prefix
+from hellohome.config import Settings
+from hellohome.db.engine import get_engine
+from hellohome.documents import documents_for, properties_of_hosts
+from hellohome.search import bulk, indexes
+
+log = logging.getLogger(__name__)
+
+
+def dlq_topic(database: str) -> str:
+    return f"{topic_prefix(database)}.dlq"
+
+
+class Indexer:
+    def __init__(self, settings: Settings, database: str | None = None, group_id: str | None = None):
+        self.settings = settings
+        self.database = database or settings.db_name
+        self.topics = change_topics(self.database)
+        self.dlq = dlq_topic(self.database)
+        self.alias = indexes.write_alias("properties", settings.index_prefix)
+        self.search = indexes.client(settings)
+        self.engine = get_engine("readonly", self.database)
+        self.stopping = False
+        self.consumer = Consumer({
+            "bootstrap.servers": settings.kafka_bootstrap,
+            "group.id": group_id or settings.indexer_group,
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+            # a long OpenSearch outage keeps one batch in hand; the group must not give up on us first
+            "max.poll.interval.ms": 900_000,
+            "statistics.interval.ms": 5000,
+            "stats_cb": metrics.record_stats,
+            "log_level": 3,
+        })
+        self.producer = Producer({"bootstrap.servers": settings.kafka_bootstrap, "enable.idempotence": True})
+
+    def stop(self, *_args) -> None:
+        """SIGTERM/SIGINT: finish (or abandon, uncommitted) the batch in hand, then leave."""
+        self.stopping = True
+
+    def run(self, idle_exit_s: float | None = None) -> None:
+        ensure_topics(self.settings, [self.dlq])
+        self.consumer.subscribe(self.topics)
+        log.info("indexer started", extra={"fields": {"topics": self.topics, "alias": self.alias}})
+        idle_since = time.monotonic()
+        try:
+            while not self.stopping:
+                messages = self.consumer.consume(num_messages=self.settings.indexer_batch_max, timeout=0.2)
+                if messages:
+                    self.process(messages)
+                    idle_since = time.monotonic()
+                elif idle_exit_s is not None and time.monotonic() - idle_since > idle_exit_s:
+                    break
+        finally:
+            self.producer.flush(10)
+            self.consumer.close()
+            log.info("indexer stopped")
+
+    def catch_up(self, since_ms: int) -> int:
+        """Re-apply every change event committed since `since_ms` up to the current end of each
+        partition (used after an alias swap); returns how many messages were read."""
+        partitions = [TopicPartition(t, p, since_ms) for t in self.topics
+                      for p in self.consumer.list_topics(t, timeout=10).topics[t].partitions]
+        starts = self.consumer.offsets_for_times(partitions, timeout=30)
+        ends = {(tp.topic, tp.partition): self.consumer.get_watermark_offsets(tp, timeout=10)[1] for tp in partitions}
+        todo = {(tp.topic, tp.partition) for tp in starts if 0 <= tp.offset < ends[(tp.topic, tp.partition)]}
+        self.consumer.assign([tp for tp in starts if (tp.topic, tp.partition) in todo])
+        read = 0
+        try:
+            while todo and not self.stopping:
+                messages = self.consumer.consume(num_messages=self.settings.indexer_batch_max, timeout=1.0)
+                if messages:
+                    self.process(messages)
+                read += len(messages)
+                for msg in messages:
+                    if not msg.error() and msg.offset() + 1 >= ends[(msg.topic(), msg.partition())]:
+                        todo.discard((msg.topic(), msg.partition()))
+        finally:
+            self.producer.flush(10)
+            self.consumer.close()
+        return read
+
+    # ------------------------------------------------------------------ one batch
+    def process(self, messages: list[Message]) -> bool:
+        """Apply one batch; returns True when its offsets were committed."""
+        versions: dict[int, int] = {}
+        commit_ms: dict[int, int] = {}
+        hosts: dict[int, tuple[int, int]] = {}
+        for msg in messages:
+            if msg.error():
+                log.warning("consumer error", extra={"fields": {"error": str(msg.error())}})
+                continue
+            metrics.CONSUMED.labels(msg.topic()).inc()
+            try:
+                event = envelope.parse(msg.topic().rsplit(".", 1)[-1], msg.key(), msg.value())
+                touched, host_ids = _touched(event)
+            except EnvelopeError as exc:
+                self._dead_letter(msg, str(exc))
+                continue
+            if event is None or event.op == "t":
+                continue
+            version = bulk.position_version(*event.position)
+            for pid in touched:
+                versions[pid] = max(versions.get(pid, 0), version)
+                if event.op != "r":
+                    commit_ms[pid] = max(commit_ms.get(pid, 0), event.source_ts_ms)
+            for hid in host_ids:
+                old = hosts.get(hid, (0, 0))
+                hosts[hid] = (max(old[0], version), max(old[1], event.source_ts_ms if event.op != "r" else 0))
+        if not self._write(versions, commit_ms, hosts):
+            return False
+        return self._commit(messages)
+
+    def _write(self, versions: dict[int, int], commit_ms: dict[int, int], hosts: dict[int, tuple[int, int]]) -> bool:
+        docs = self._with_retry(lambda: self._read(versions, commit_ms, hosts))
+        if docs is None:
+            return False
+        if not versions:
+            return True
+        deletes = {pid: v for pid, v in versions.items() if pid not in docs}
+        for pid, doc in docs.items():
+            if commit_ms.get(pid):
+                doc["source_commit_ms"] = commit_ms[pid]
+        started = time.perf_counter()
+        refresh = "wait_for" if self.settings.indexer_refresh == "wait_for" else False
+        outcome = bulk.apply(self.search, self.alias, docs, deletes, versions, should_stop=lambda: self.stopping,
+                             on_wait=self._backoff, refresh=refresh)
+        self.consumer.resume(self.consumer.assignment())
+        metrics.PAUSED.set(0)
+        if outcome.unsettled:
+            log.warning("stopping with an unsettled batch: not committed", extra={"fields": {"items": outcome.unsettled}})
+            return False
+        metrics.BULK_SECONDS.observe(time.perf_counter() - started)
+        metrics.RETRIES.inc(outcome.attempts - 1)
+        metrics.INDEXED.labels("index").inc(outcome.indexed)
+        metrics.INDEXED.labels("delete").inc(outcome.deleted)
+        metrics.STALE.inc(outcome.stale)
+        now_ms = time.time() * 1000
+        for ts in commit_ms.values():
+            metrics.COMMIT_TO_INDEXED.observe(max(0.0, (now_ms - ts) / 1000))
+            if refresh:
+                metrics.COMMIT_TO_SEARCHABLE.observe(max(0.0, (now_ms - ts) / 1000))
+        for pid, error in outcome.failed.items():
+            metrics.FAILED.inc()
+            self._dead_letter_document(pid, error)
+        return True
+
+    def _read(self, versions: dict[int, int], commit_ms: dict[int, int], hosts: dict[int, tuple[int, int]]) -> dict:
+        with self.engine.connect() as conn:
+            # a host or profile change reaches every listing of that host, with the host event's version
+            for pid, hid in properties_of_hosts(conn, hosts).items():
+                version, ts = hosts[hid]
+                versions[pid] = max(versions.get(pid, 0), version)
+                if ts:
+                    commit_ms[pid] = max(commit_ms.get(pid, 0), ts)
+            return documents_for(conn, versions)
+
+    def _with_retry(self, read):
+        """MariaDB unreachable: back off (capped) until it answers or we are asked to stop."""
+        backoff = 0.2
+        while True:
+            try:
+                return read()
+            except DBAPIError as exc:
+                log.warning("reading MariaDB failed, retrying", extra={"fields": {"error": str(exc.orig)[:200]}})
+                if self.stopping:
+                    return None
+                self._backoff(backoff)
+                backoff = min(bulk.MAX_BACKOFF_S, backoff * 2)
+
+    def _backoff(self, seconds: float) -> None:
+        """Backpressure: pause fetching (nothing is committed meanwhile) and wait, staying stoppable."""
+        self.consumer.pause(self.consumer.assignment())
+        metrics.PAUSED.set(1)
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and not self.stopping:
+            time.sleep(0.05)
+
+    def _commit(self, messages: list[Message]) -> bool:
+        ends: dict[tuple[str, int], int] = {}
+        for msg in messages:
+            if not msg.error():
+                key = (msg.topic(), msg.partition())
+                ends[key] = max(ends.get(key, -1), msg.offset() + 1)
+        self.producer.flush(30)  # dead letters are durable before their offsets move on
+        try:
+            self.consumer.commit(offsets=[TopicPartition(t, p, o) for (t, p), o in ends.items()], asynchronous=False)
+        except KafkaException as exc:  # e.g. rebalanced away: the new owner re-applies, idempotently
+            log.warning("offset commit failed", extra={"fields": {"error": str(exc)}})
+            return False
+        return True
+
+    # ------------------------------------------------------------------ dead letters
+    def _dead_letter(self, msg: Message, error: str) -> None:
+        reason = error.split(":", 1)[0]
+        metrics.DLQ.labels(msg.topic(), reason).inc()
+        record = {"error": error, "topic": msg.topic(), "partition": msg.partition(), "offset": msg.offset(),
+                  "key": _text(msg.key()), "value": _text(msg.value())}
+        self.producer.produce(self.dlq, key=msg.key(), value=json.dumps(record).encode(),
+                              headers={"error": error.encode()[:1000]})
+        log.error("message sent to the dead-letter topic", extra={"fields": {k: record[k] for k in
+                                                                             ("error", "topic", "partition", "offset")}})
+
+    def _dead_letter_document(self, pid: str, error: str) -> None:
+        metrics.DLQ.labels("properties", "document rejected").inc()
+        record = {"error": f"document rejected by OpenSearch: {error}", "property_id": pid}
+        self.producer.produce(self.dlq, key=str(pid).encode(), value=json.dumps(record).encode())
+        log.error("document rejected", extra={"fields": record})
+
+
+def _text(raw: bytes | None) -> str | None:
+    return None if raw is None else raw.decode("utf-8", "replace")
+
+
+def _touched(event: ChangeEvent | None) -> tuple[set[int], set[int]]:
+    """(property ids, host ids) whose documents this event changes; raises EnvelopeError on a bad row."""
+    if event is None or event.op == "t":
+        return set(), set()
+    rows = [r for r in (event.before, event.after) if r]
+
+    def ints(column: str) -> set[int]:
+        values = {r.get(column) for r in rows}
+        if not values or not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+            raise EnvelopeError(f"{event.table}.{column}: expected an integer, got {sorted(map(repr, values))}")
+        return values
+
+    if event.table == "properties":
+        return ints("id"), set()
+    if event.table == "property_images":
+        return ints("property_id"), set()
+    if event.table == "users":
+        return set(), ints("id")
+    if event.table == "user_profiles":
+        return set(), ints("user_id")
+    return set(), set()  # inquiries: not searched, but consumed and committed

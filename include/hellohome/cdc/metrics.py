@@ -1,0 +1,31 @@
+"""Prometheus metrics of the CDC indexer (one registry per process, served on /metrics)."""
+from __future__ import annotations
+
+import json
+
+from prometheus_client import Counter, Gauge, Histogram
+
+LATENCY_BUCKETS = (0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30, 60, 300)
+
+CONSUMED = Counter("hellohome_indexer_events_consumed_total", "Change events read from Kafka", ["topic"])
+INDEXED = Counter("hellohome_indexer_documents_written_total", "Documents indexed or deleted", ["op"])
+STALE = Counter("hellohome_indexer_documents_stale_total", "Writes skipped: the index already had newer data")
+FAILED = Counter("hellohome_indexer_documents_failed_total", "Documents OpenSearch refused permanently")
+DLQ = Counter("hellohome_indexer_dlq_total", "Messages sent to the dead-letter topic", ["topic", "reason"])
+RETRIES = Counter("hellohome_indexer_bulk_retries_total", "Bulk attempts beyond the first")
+BULK_SECONDS = Histogram("hellohome_indexer_bulk_seconds", "Duration of one settled bulk write", buckets=LATENCY_BUCKETS)
+COMMIT_TO_INDEXED = Histogram("hellohome_indexer_commit_to_indexed_seconds",
+                              "Database commit to OpenSearch acknowledgement", buckets=LATENCY_BUCKETS)
+COMMIT_TO_SEARCHABLE = Histogram("hellohome_indexer_commit_to_searchable_seconds",
+                                 "Database commit to searchable (bulk with refresh=wait_for)", buckets=LATENCY_BUCKETS)
+LAG = Gauge("hellohome_indexer_consumer_lag", "Messages behind the partition end", ["topic", "partition"])
+PAUSED = Gauge("hellohome_indexer_paused", "1 while partitions are paused for backpressure")
+
+
+def record_stats(stats_json: str) -> None:
+    """librdkafka statistics callback → per-partition consumer lag."""
+    stats = json.loads(stats_json)
+    for topic, body in stats.get("topics", {}).items():
+        for partition, p in body.get("partitions", {}).items():
+            if partition != "-1" and p.get("consumer_lag", -1) >= 0:
+                LAG.labels(topic, partition).set(p["consumer_lag"])

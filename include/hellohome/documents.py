@@ -1,0 +1,109 @@
+"""Rows → search documents: a property denormalised with its images (in order) and its host.
+
+Backfill, the CDC indexer and `hellohome verify` all read the current rows from MariaDB and build
+documents here, so the three can never disagree about what a document should be.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+
+from sqlalchemy import Connection, bindparam, text
+
+# properties that are searchable; status 'deleted' rows are removed from the index
+INDEXED_STATUSES = ("active", "inactive")
+PROVENANCE = ("source_version", "source_commit_ms", "checksum")
+
+PROPERTIES_BY_ID = text("""
+    SELECT p.*, u.name AS host_name, u.role AS host_role, pr.is_superhost, pr.host_since
+    FROM properties p JOIN users u ON u.id = p.host_id LEFT JOIN user_profiles pr ON pr.user_id = u.id
+    WHERE p.id IN :ids
+""").bindparams(bindparam("ids", expanding=True))
+PROPERTIES_PAGE = text("""
+    SELECT p.*, u.name AS host_name, u.role AS host_role, pr.is_superhost, pr.host_since
+    FROM properties p JOIN users u ON u.id = p.host_id LEFT JOIN user_profiles pr ON pr.user_id = u.id
+    WHERE p.id > :after ORDER BY p.id LIMIT :limit
+""")
+IMAGES_BY_PROPERTY = text("""
+    SELECT property_id, url, position, caption FROM property_images
+    WHERE property_id IN :ids ORDER BY property_id, position
+""").bindparams(bindparam("ids", expanding=True))
+PROPERTIES_OF_HOSTS = text("SELECT id, host_id FROM properties WHERE host_id IN :ids").bindparams(
+    bindparam("ids", expanding=True))
+
+
+def _plain(value):
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    if isinstance(value, dt.datetime):
+        return value.isoformat(timespec="milliseconds")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def checksum(doc: dict) -> str:
+    """sha256 of the indexed fields in canonical JSON (provenance fields excluded)."""
+    body = {k: v for k, v in doc.items() if k not in PROVENANCE}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":"), default=str).encode()).hexdigest()
+
+
+def build(row: dict, images: list[dict]) -> dict:
+    amenities = row["amenities"]
+    if isinstance(amenities, str):
+        amenities = json.loads(amenities)
+    doc = {
+        "id": row["id"], "source": row["source"], "title": row["title"], "description": row["description"],
+        "property_type": row["property_type"], "room_type": row["room_type"],
+        "bedrooms": row["bedrooms"], "beds": row["beds"], "accommodates": row["accommodates"],
+        "bathrooms": _plain(row["bathrooms"]), "price": _plain(row["price"]), "currency": row["currency"],
+        "city": row["city"], "area": row["area"], "neighbourhood": row["neighbourhood"],
+        "location": {"lat": float(row["latitude"]), "lon": float(row["longitude"])},
+        "amenities": amenities or [], "minimum_nights": row["minimum_nights"],
+        "availability_365": row["availability_365"], "number_of_reviews": row["number_of_reviews"],
+        "review_score": _plain(row["review_score"]), "last_review": _plain(row["last_review"]),
+        "status": row["status"], "created_at": _plain(row["created_at"]), "updated_at": _plain(row["updated_at"]),
+        "host": {"id": row["host_id"], "name": row["host_name"], "role": row["host_role"],
+                 "is_superhost": None if row["is_superhost"] is None else bool(row["is_superhost"]),
+                 "host_since": _plain(row["host_since"])},
+        "images": [{"url": i["url"], "position": i["position"], "caption": i["caption"]} for i in images],
+        "image_count": len(images),
+        "source_version": row["version"],
+    }
+    doc["checksum"] = checksum(doc)
+    return doc
+
+
+def _with_images(conn: Connection, rows: list[dict]) -> dict[int, dict]:
+    images: dict[int, list[dict]] = defaultdict(list)
+    if rows:
+        for image in conn.execute(IMAGES_BY_PROPERTY, {"ids": [r["id"] for r in rows]}).mappings():
+            images[image["property_id"]].append(dict(image))
+    return {r["id"]: build(r, images[r["id"]]) for r in rows if r["status"] in INDEXED_STATUSES}
+
+
+def documents_for(conn: Connection, ids: Iterable[int]) -> dict[int, dict]:
+    """Current documents of these property ids; an id missing from the result must not be in the index."""
+    ids = sorted(set(ids))
+    if not ids:
+        return {}
+    rows = [dict(r) for r in conn.execute(PROPERTIES_BY_ID, {"ids": ids}).mappings()]
+    return _with_images(conn, rows)
+
+
+def documents_page(conn: Connection, after_id: int, limit: int) -> tuple[dict[int, dict], int | None]:
+    """Keyset pagination for backfill and verify: (documents, last id seen or None at the end)."""
+    rows = [dict(r) for r in conn.execute(PROPERTIES_PAGE, {"after": after_id, "limit": limit}).mappings()]
+    return _with_images(conn, rows), (rows[-1]["id"] if rows else None)
+
+
+def properties_of_hosts(conn: Connection, host_ids: Iterable[int]) -> dict[int, int]:
+    """property id -> host id, for every listing of these hosts."""
+    host_ids = sorted(set(host_ids))
+    if not host_ids:
+        return {}
+    return dict(conn.execute(PROPERTIES_OF_HOSTS, {"ids": host_ids}).all())

@@ -1,0 +1,86 @@
+"""Bulk writes with external versions: replays and out-of-order deliveries never win over newer data.
+
+Every write carries `version_type=external_gte` with a version that only grows with the binlog
+(or the backfill's starting position), so a 409 means "the index already has something at least as
+new" and counts as done. 429 / 5xx / connection errors are retried with capped exponential
+backoff until they succeed or the caller asks to stop; 4xx mapping errors are permanent.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from opensearchpy import OpenSearch
+from opensearchpy.exceptions import ConnectionError as OSConnectionError
+from opensearchpy.exceptions import TransportError
+
+log = logging.getLogger(__name__)
+RETRYABLE = {429, 500, 502, 503, 504}
+MAX_BACKOFF_S = 10.0
+
+
+@dataclass
+class BulkOutcome:
+    indexed: int = 0
+    deleted: int = 0
+    stale: int = 0  # 409: the index already holds a version at least this new
+    failed: dict[str, str] = field(default_factory=dict)  # id -> permanent error
+    attempts: int = 0
+    unsettled: int = 0  # items still retryable when the caller asked to stop
+
+
+def position_version(file_seq: int, pos: int) -> int:
+    """A binlog position as one growing integer (file sequence in the high bits)."""
+    return (file_seq << 32) | pos
+
+
+def _actions(index: str, docs: dict[int, dict], deletes: dict[int, int], versions: dict[int, int]) -> dict[str, tuple]:
+    actions = {}
+    for pid, doc in docs.items():
+        actions[str(pid)] = ({"index": {"_index": index, "_id": str(pid), "version": versions[pid],
+                                        "version_type": "external_gte"}}, doc)
+    for pid, version in deletes.items():
+        actions[str(pid)] = ({"delete": {"_index": index, "_id": str(pid), "version": version,
+                                         "version_type": "external_gte"}}, None)
+    return actions
+
+
+def apply(client: OpenSearch, index: str, docs: dict[int, dict], deletes: dict[int, int], versions: dict[int, int],
+          *, should_stop: Callable[[], bool] = lambda: False, on_wait: Callable[[float], None] = time.sleep,
+          refresh: bool | str = False) -> BulkOutcome:
+    """Write `docs` (with `versions`) and delete `deletes` (id -> version) until every item is settled."""
+    outcome, pending, backoff = BulkOutcome(), _actions(index, docs, deletes, versions), 0.2
+    while pending:
+        outcome.attempts += 1
+        body = [part for meta, doc in pending.values() for part in ((meta,) if doc is None else (meta, doc))]
+        try:
+            items = client.bulk(body=body, refresh=refresh)["items"]
+        except (OSConnectionError, TransportError) as exc:
+            status = getattr(exc, "status_code", None)
+            if isinstance(status, int) and status not in RETRYABLE:  # ConnectionError says 'N/A'
+                raise
+            items = None
+            log.warning("bulk failed, retrying", extra={"fields": {"error": str(exc)[:200], "backoff_s": backoff}})
+        retry = {}
+        for item in items or []:
+            op, result = next(iter(item.items()))
+            status, pid = result["status"], result["_id"]
+            if status in (200, 201):
+                outcome.indexed += op == "index"
+                outcome.deleted += op == "delete"
+            elif status == 409 or (op == "delete" and status == 404):
+                outcome.stale += 1
+            elif status in RETRYABLE:
+                retry[pid] = pending[pid]
+            else:
+                outcome.failed[pid] = str(result.get("error"))[:500]
+        pending = pending if items is None else retry
+        if pending:
+            if should_stop():
+                outcome.unsettled = len(pending)
+                break
+            on_wait(backoff)
+            backoff = min(MAX_BACKOFF_S, backoff * 2)
+    return outcome

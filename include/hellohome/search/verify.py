@@ -1,0 +1,51 @@
+"""`hellohome verify`: MariaDB and the index compared row by row (id, source version, checksum)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from opensearchpy import helpers
+
+from hellohome.config import Settings
+from hellohome.db.engine import get_engine
+from hellohome.documents import documents_page
+from hellohome.search import indexes
+
+
+@dataclass
+class ParityReport:
+    checked: int = 0
+    missing: list[int] = field(default_factory=list)  # in MariaDB, not in the index
+    stale: list[int] = field(default_factory=list)  # in both, different version or content
+    extra: list[int] = field(default_factory=list)  # in the index, not (or no longer) in MariaDB
+
+    @property
+    def clean(self) -> bool:
+        return not (self.missing or self.stale or self.extra)
+
+
+def verify(settings: Settings, page_size: int = 5000) -> ParityReport:
+    client = indexes.client(settings)
+    alias = indexes.read_alias("properties", settings.index_prefix)
+    client.indices.refresh(index=alias)
+    indexed = {
+        int(hit["_id"]): (hit["_source"].get("source_version"), hit["_source"].get("checksum"))
+        for hit in helpers.scan(client, index=alias, query={"query": {"match_all": {}}},
+                                _source=["source_version", "checksum"], size=5000)
+    }
+    report, after = ParityReport(), 0
+    engine = get_engine("readonly", settings.db_name)
+    while True:
+        with engine.connect() as conn:
+            docs, last = documents_page(conn, after, page_size)
+        if last is None:
+            break
+        for pid, doc in docs.items():
+            report.checked += 1
+            found = indexed.pop(pid, None)
+            if found is None:
+                report.missing.append(pid)
+            elif found != (doc["source_version"], doc["checksum"]):
+                report.stale.append(pid)
+        after = last
+    report.extra = sorted(indexed)
+    return report

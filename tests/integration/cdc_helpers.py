@@ -1,0 +1,64 @@
+"""Shared by the CDC indexing tests: a schema with its own connector, index prefix and indexers."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+from sqlalchemy import text
+
+from hellohome.cdc import connector
+from hellohome.config import Settings
+from hellohome.db.engine import get_engine
+from hellohome.search.verify import ParityReport, verify
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def wait_connector_running(settings: Settings, name: str, timeout_s: float = 120) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        state = connector.status(settings, name)
+        if state.get("tasks") and state["tasks"][0]["state"] == "RUNNING":
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"connector {name} did not start: {state}")
+
+
+def start_indexer(settings: Settings, group: str, log_path: Path) -> subprocess.Popen:
+    env = {**os.environ, "HH_DB_NAME": settings.db_name, "HH_INDEX_PREFIX": settings.index_prefix}
+    log = log_path.open("ab")
+    return subprocess.Popen([sys.executable, "-m", "consumers.indexer", "--group", group, "--metrics-port", "0"],
+                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+def stop_indexer(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> int:
+    proc.send_signal(sig)
+    return proc.wait(timeout=60)
+
+
+def wait_parity(settings: Settings, timeout_s: float = 90) -> ParityReport:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        report = verify(settings)
+        if report.clean or time.monotonic() > deadline:
+            return report
+        time.sleep(0.5)
+
+
+def new_group() -> str:
+    return f"test-indexer-{uuid.uuid4().hex[:8]}"
+
+
+def execute(settings: Settings, sql: str, **params) -> None:
+    with get_engine("app", settings.db_name).begin() as conn:
+        conn.execute(text(sql), params)
+
+
+def scalar(settings: Settings, sql: str, **params):
+    with get_engine("readonly", settings.db_name).connect() as conn:
+        return conn.execute(text(sql), params).scalar()

@@ -1,0 +1,232 @@
+"""Real path: MariaDB → Debezium → Kafka → indexer → OpenSearch; each test ends with a clean parity."""
+import json
+import signal
+import time
+
+import pytest
+from confluent_kafka import Consumer, Producer, TopicPartition
+from opensearchpy import helpers
+from sqlalchemy import text
+
+from hellohome.cdc import connector
+from hellohome.cdc.indexer import Indexer, dlq_topic
+from hellohome.cdc.topics import change_topic
+from hellohome.db.engine import get_engine
+from hellohome.loaders.run import DATASETS, default_path, load_file
+from hellohome.search import indexes
+from hellohome.search.backfill import backfill
+from hellohome.stack import opensearch
+from tests.conftest import fresh_schema
+from tests.integration.cdc_helpers import (
+    execute,
+    new_group,
+    scalar,
+    start_indexer,
+    stop_indexer,
+    wait_connector_running,
+    wait_parity,
+)
+
+PREFIX = "test-cdc-"
+
+
+@pytest.fixture(scope="module")
+def cdc(stack, tmp_path_factory):
+    """Edinburgh loaded into a schema of its own, its connector, its index, one running indexer."""
+    name = fresh_schema(stack, f"{stack.db_name}_idx")
+    settings = stack.model_copy(update={"db_name": name, "index_prefix": PREFIX})
+    load_file(get_engine("app", name), default_path(stack, "edinburgh"), "edinburgh", DATASETS["edinburgh"][1],
+              batch_size=2000, rejects_dir=tmp_path_factory.mktemp("rejects"), progress=False)
+    client = indexes.client(settings)
+    client.indices.delete(index=f"{PREFIX}*", ignore_unavailable=True)
+    indexes.create(client, settings, "properties", PREFIX)
+    connector_name = connector.register(settings, name)
+    wait_connector_running(settings, connector_name)
+    logs = tmp_path_factory.mktemp("indexer")
+    group = new_group()
+    proc = start_indexer(settings, group, logs / "indexer.log")
+    report = wait_parity(settings, timeout_s=180)
+    assert report.clean, (report.checked, report.missing[:5], report.stale[:5], report.extra[:5])
+    yield {"settings": settings, "group": group, "proc": proc, "logs": logs}
+    if proc.poll() is None:
+        stop_indexer(proc)
+    connector.delete(settings, connector_name)
+    client.indices.delete(index=f"{PREFIX}*", ignore_unavailable=True)
+
+
+def _doc(settings, pid):
+    client = indexes.client(settings)
+    client.indices.refresh(index=indexes.read_alias("properties", PREFIX))
+    found = client.search(index=indexes.read_alias("properties", PREFIX), body={"query": {"term": {"id": pid}}})
+    hits = found["hits"]["hits"]
+    return hits[0]["_source"] if hits else None
+
+
+def _assert_parity(settings):
+    report = wait_parity(settings)
+    assert report.clean, (report.missing[:5], report.stale[:5], report.extra[:5])
+
+
+def test_snapshot_indexed_every_listing(cdc):
+    settings = cdc["settings"]
+    assert scalar(settings, "SELECT COUNT(*) FROM properties") == 5780
+    doc = _doc(settings, 1244635053308459134)
+    assert doc["id"] == 1244635053308459134 and doc["images"][0]["position"] == 0 and doc["host"]["name"]
+
+
+def test_insert_update_image_host_and_cascade_delete_propagate(cdc):
+    s = cdc["settings"]
+    execute(s, "INSERT INTO users (id, email, name, role) VALUES (900001, 'cdc@test.invalid', 'Morag', 'host')")
+    execute(s, "INSERT INTO properties (id, host_id, title, room_type, price, currency, city, neighbourhood, "
+               "latitude, longitude) VALUES (900001, 900001, 'Castle view flat', 'Entire home/apt', 120, 'GBP', "
+               "'Edinburgh', 'Old Town', 55.9486, -3.1999)")
+    execute(s, "INSERT INTO properties (id, host_id, title, room_type, price, currency, city, neighbourhood, "
+               "latitude, longitude) VALUES (900002, 900001, 'Leith loft', 'Private room', 60, 'GBP', "
+               "'Edinburgh', 'Leith', 55.975, -3.17)")
+    _assert_parity(s)
+    assert _doc(s, 900001)["title"] == "Castle view flat"
+
+    execute(s, "UPDATE properties SET title = 'Castle view flat with terrace', price = 135 WHERE id = 900001")
+    execute(s, "INSERT INTO property_images (property_id, url, position) VALUES "
+               "(900001, 'http://127.0.0.1/a.jpg', 0), (900001, 'http://127.0.0.1/b.jpg', 1)")
+    execute(s, "UPDATE users SET name = 'Morag M.' WHERE id = 900001")
+    _assert_parity(s)
+    doc = _doc(s, 900001)
+    assert doc["title"] == "Castle view flat with terrace" and doc["price"] == 135
+    assert [i["url"] for i in doc["images"]] == ["http://127.0.0.1/a.jpg", "http://127.0.0.1/b.jpg"]
+    assert doc["source_version"] == 2 and doc["source_commit_ms"] > 0
+    assert {_doc(s, pid)["host"]["name"] for pid in (900001, 900002)} == {"Morag M."}
+
+    execute(s, "DELETE FROM properties WHERE id = 900001")  # its images go by ON DELETE CASCADE
+    execute(s, "UPDATE properties SET status = 'deleted' WHERE id = 900002")
+    _assert_parity(s)
+    assert _doc(s, 900001) is None and _doc(s, 900002) is None
+
+
+def test_inquiries_and_schema_changes_do_not_stop_indexing(cdc):
+    s = cdc["settings"]
+    pid = scalar(s, "SELECT MIN(id) FROM properties")
+    host = scalar(s, "SELECT host_id FROM properties WHERE id = :p", p=pid)
+    execute(s, "INSERT INTO inquiries (property_id, user_id, message) VALUES (:p, :u, 'Is it free in May?')",
+            p=pid, u=host)
+    owner = get_engine("owner", s.db_name)
+    with owner.begin() as conn:
+        conn.execute(text("ALTER TABLE properties ADD COLUMN floor_area_m2 SMALLINT NULL"))
+    try:
+        execute(s, "UPDATE properties SET title = CONCAT(title, ' (renovated)'), floor_area_m2 = 55 WHERE id = :p", p=pid)
+        _assert_parity(s)
+        assert _doc(s, pid)["title"].endswith("(renovated)")
+    finally:
+        with owner.begin() as conn:
+            conn.execute(text("ALTER TABLE properties DROP COLUMN floor_area_m2"))
+    execute(s, "UPDATE properties SET title = REPLACE(title, ' (renovated)', '') WHERE id = :p", p=pid)
+    _assert_parity(s)
+
+
+def test_poison_message_goes_to_the_dlq_and_the_rest_is_indexed(cdc):
+    s = cdc["settings"]
+    topic = change_topic(s.db_name, "properties")
+    producer = Producer({"bootstrap.servers": s.kafka_bootstrap})
+    producer.produce(topic, key=json.dumps({"id": 1}).encode(), value=b'{"op": "c", "after": ')
+    producer.flush(10)
+    pid = scalar(s, "SELECT MAX(id) FROM properties WHERE status = 'active'")
+    execute(s, "UPDATE properties SET price = price + 1 WHERE id = :p", p=pid)
+    _assert_parity(s)
+    consumer = Consumer({"bootstrap.servers": s.kafka_bootstrap, "group.id": new_group(),
+                         "auto.offset.reset": "earliest"})
+    consumer.assign([TopicPartition(dlq_topic(s.db_name), p) for p in range(6)])
+    records, deadline = [], time.monotonic() + 30
+    while not records and time.monotonic() < deadline:
+        msg = consumer.poll(0.5)
+        if msg is not None and not msg.error():
+            records.append(json.loads(msg.value()))
+    consumer.close()
+    assert records and records[0]["error"].startswith("value: not JSON")
+    assert records[0]["topic"] == topic and records[0]["offset"] >= 0 and records[0]["value"] == '{"op": "c", "after": '
+
+
+def test_replay_from_offset_zero_into_a_fresh_index_gives_identical_documents(cdc):
+    s = cdc["settings"]
+    replay = s.model_copy(update={"index_prefix": f"{PREFIX}replay-"})
+    client = indexes.client(s)
+    client.indices.delete(index=f"{replay.index_prefix}*", ignore_unavailable=True)
+    indexes.create(client, replay, "properties", replay.index_prefix)
+    Indexer(replay, group_id=new_group()).run(idle_exit_s=8)
+    assert wait_parity(replay, timeout_s=30).clean
+    assert _sources(client, replay.index_prefix) == _sources(client, PREFIX)
+    client.indices.delete(index=f"{replay.index_prefix}*")
+
+
+def test_backfill_builds_identical_documents_and_swaps(cdc):
+    s = cdc["settings"]
+    client = indexes.client(s)
+    before = indexes.current(client, "properties", PREFIX)
+    report = backfill(s, progress=False)
+    assert report.swapped and report.docs == scalar(s, "SELECT COUNT(*) FROM properties WHERE status <> 'deleted'")
+    assert indexes.current(client, "properties", PREFIX) == report.index != before
+    assert _sources(client, PREFIX, index=report.index) == _sources(client, PREFIX, index=before)
+    _assert_parity(s)
+
+
+def _sources(client, prefix, index=None):
+    """id -> _source without the field only the CDC path knows (commit time of the last change)."""
+    index = index or indexes.read_alias("properties", prefix)
+    client.indices.refresh(index=index)
+    return {hit["_id"]: {k: v for k, v in hit["_source"].items() if k != "source_commit_ms"}
+            for hit in helpers.scan(client, index=index, query={"query": {"match_all": {}}})}
+
+
+def test_kill_9_mid_batch_then_restart_loses_nothing(cdc):
+    s = cdc["settings"]
+    stop_indexer(cdc["proc"])
+    proc = start_indexer(s, cdc["group"], cdc["logs"] / "indexer.log")
+    for round_ in range(40):
+        execute(s, "UPDATE properties SET price = price + 1 WHERE id IN (SELECT id FROM "
+                   "(SELECT id FROM properties WHERE status = 'active' ORDER BY id LIMIT 300 OFFSET :o) t)",
+                o=round_ * 100)
+        if round_ == 20:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=30)
+    cdc["proc"] = start_indexer(s, cdc["group"], cdc["logs"] / "indexer.log")
+    _assert_parity(s)
+
+
+def test_rebalance_with_a_third_consumer_joining_loses_nothing(cdc):
+    s = cdc["settings"]
+    group = cdc["group"]
+    second = start_indexer(s, group, cdc["logs"] / "indexer-2.log")
+    third = None
+    try:
+        for round_ in range(30):
+            execute(s, "UPDATE properties SET review_score = NULL WHERE id IN (SELECT id FROM "
+                       "(SELECT id FROM properties WHERE status = 'active' ORDER BY id DESC LIMIT 100 OFFSET :o) t)",
+                    o=round_ * 50)
+            if round_ == 10:
+                third = start_indexer(s, group, cdc["logs"] / "indexer-3.log")
+        _assert_parity(s)
+    finally:
+        for proc in (second, third):
+            if proc is not None:
+                stop_indexer(proc)
+
+
+def test_opensearch_down_30s_nothing_committed_past_unindexed_then_all_searchable(cdc):
+    s = cdc["settings"]
+    admin = Consumer({"bootstrap.servers": s.kafka_bootstrap, "group.id": cdc["group"]})
+    topic = change_topic(s.db_name, "properties")
+    parts = [TopicPartition(topic, p) for p in range(6)]
+    committed_before = {tp.partition: tp.offset for tp in admin.committed(parts, timeout=10)}
+    opensearch.stop(s)
+    try:
+        for round_ in range(10):
+            execute(s, "UPDATE properties SET minimum_nights = COALESCE(minimum_nights, 0) + 1 WHERE id IN "
+                       "(SELECT id FROM (SELECT id FROM properties WHERE status = 'active' ORDER BY id "
+                       "LIMIT 20 OFFSET :o) t)", o=round_ * 20)
+            time.sleep(3)
+        committed_during = {tp.partition: tp.offset for tp in admin.committed(parts, timeout=10)}
+        assert committed_during == committed_before  # the indexer held its batch, uncommitted
+        assert cdc["proc"].poll() is None  # and kept running, backing off
+    finally:
+        opensearch.start(s)
+        admin.close()
+    _assert_parity(s)
