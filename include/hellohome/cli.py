@@ -211,7 +211,7 @@ def generate(
 
 @app.command("backfill")
 def backfill_cmd(
-    batch_size: Annotated[int, typer.Option(min=1, max=10_000, help="documents per bulk request")] = 2000,
+    batch_size: Annotated[int, typer.Option(min=1, max=10_000, help="documents per bulk request")] = 5000,
     swap: Annotated[bool, typer.Option(help="swap the aliases to the new version when done")] = True,
     progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
 ) -> None:

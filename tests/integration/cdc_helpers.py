@@ -29,10 +29,11 @@ def wait_connector_running(settings: Settings, name: str, timeout_s: float = 120
     raise AssertionError(f"connector {name} did not start: {state}")
 
 
-def start_indexer(settings: Settings, group: str, log_path: Path) -> subprocess.Popen:
+def start_indexer(settings: Settings, group: str, log_path: Path, metrics_port: int = 0) -> subprocess.Popen:
     env = {**os.environ, "HH_DB_NAME": settings.db_name, "HH_INDEX_PREFIX": settings.index_prefix}
     log = log_path.open("ab")
-    return subprocess.Popen([sys.executable, "-m", "consumers.indexer", "--group", group, "--metrics-port", "0"],
+    return subprocess.Popen([sys.executable, "-m", "consumers.indexer", "--group", group,
+                             "--metrics-port", str(metrics_port)],
                             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 

@@ -145,6 +145,37 @@ def test_poison_message_goes_to_the_dlq_and_the_rest_is_indexed(cdc):
     assert records[0]["topic"] == topic and records[0]["offset"] >= 0 and records[0]["value"] == '{"op": "c", "after": '
 
 
+def test_indexer_exposes_metrics_and_registers_with_prometheus(cdc, unused_tcp_port):
+    import requests
+
+    from hellohome.stack import prometheus
+
+    s = cdc["settings"]
+    proc = start_indexer(s, new_group(), cdc["logs"] / "indexer-metrics.log", metrics_port=unused_tcp_port)
+    try:
+        deadline, body = time.monotonic() + 60, ""
+        while time.monotonic() < deadline and "hellohome_indexer_documents_written_total{op=\"index\"}" not in body:
+            time.sleep(1)
+            try:
+                body = requests.get(f"http://127.0.0.1:{unused_tcp_port}/metrics", timeout=2).text
+            except requests.ConnectionError:
+                continue
+        consumed = [line for line in body.splitlines()
+                    if line.startswith("hellohome_indexer_events_consumed_total{") and "properties" in line]
+        assert consumed and float(consumed[0].rsplit(" ", 1)[1]) >= 5780
+        assert "hellohome_indexer_commit_to_searchable_seconds_bucket" in body
+        assert "hellohome_indexer_bulk_seconds_count" in body
+        assert (prometheus.targets_dir(s) / f"indexer-{unused_tcp_port}.json").exists()
+        deadline = time.monotonic() + 20
+        while "hellohome_indexer_consumer_lag{" not in body and time.monotonic() < deadline:
+            time.sleep(1)
+            body = requests.get(f"http://127.0.0.1:{unused_tcp_port}/metrics", timeout=2).text
+        assert "hellohome_indexer_consumer_lag{" in body
+    finally:
+        stop_indexer(proc)
+    assert not (prometheus.targets_dir(s) / f"indexer-{unused_tcp_port}.json").exists()
+
+
 def test_replay_from_offset_zero_into_a_fresh_index_gives_identical_documents(cdc):
     s = cdc["settings"]
     replay = s.model_copy(update={"index_prefix": f"{PREFIX}replay-"})

@@ -82,8 +82,8 @@ class Indexer:
     def catch_up(self, since_ms: int) -> int:
         """Re-apply every change event committed since `since_ms` up to the current end of each
         partition (used after an alias swap); returns how many messages were read."""
-        partitions = [TopicPartition(t, p, since_ms) for t in self.topics
-                      for p in self.consumer.list_topics(t, timeout=10).topics[t].partitions]
+        known = self.consumer.list_topics(timeout=10).topics
+        partitions = [TopicPartition(t, p, since_ms) for t in self.topics if t in known for p in known[t].partitions]
         starts = self.consumer.offsets_for_times(partitions, timeout=30)
         ends = {(tp.topic, tp.partition): self.consumer.get_watermark_offsets(tp, timeout=10)[1] for tp in partitions}
         todo = {(tp.topic, tp.partition) for tp in starts if 0 <= tp.offset < ends[(tp.topic, tp.partition)]}

@@ -8,6 +8,7 @@ overwrite them; after the swap, change events since the start are replayed into 
 from __future__ import annotations
 
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from sqlalchemy import text
@@ -18,6 +19,8 @@ from hellohome.config import Settings
 from hellohome.db.engine import get_engine
 from hellohome.documents import documents_page
 from hellohome.search import bulk, indexes
+
+BULK_WORKERS = 2  # one per core: OpenSearch indexes two bulk requests at once
 
 
 @dataclass
@@ -33,37 +36,50 @@ class BackfillReport:
         return self.docs / self.seconds if self.seconds else 0.0
 
 
+def _settle(future: Future, bar: tqdm) -> None:
+    outcome = future.result()
+    if outcome.failed:
+        raise RuntimeError(f"backfill: OpenSearch refused {len(outcome.failed)} documents, "
+                           f"e.g. {next(iter(outcome.failed.items()))}")
+    bar.update(outcome.indexed + outcome.stale)
+
+
 def binlog_version(settings: Settings) -> int:
     with get_engine("cdc", settings.db_name).connect() as conn:  # BINLOG MONITOR: the readonly user may not ask
         row = conn.execute(text("SHOW MASTER STATUS")).one()
     return bulk.position_version(binlog_sequence(row[0]), int(row[1]))
 
 
-def backfill(settings: Settings, *, batch_size: int = 2000, swap: bool = True, catch_up: bool = True,
+def backfill(settings: Settings, *, batch_size: int = 5000, swap: bool = True, catch_up: bool = True,
              progress: bool = True) -> BackfillReport:
     client = indexes.client(settings)
     prefix = settings.index_prefix
     previous = indexes.current(client, "properties", prefix)
     version, started_ms = binlog_version(settings), int(time.time() * 1000)
     name = indexes.create(client, settings, "properties", prefix)
-    # bulk-build settings: no refresh while loading, the configured ones restored after
-    client.indices.put_settings(index=name, body={"index": {"refresh_interval": "-1"}})
+    # bulk-build settings: no refresh and async translog while loading, the configured ones after
+    client.indices.put_settings(index=name, body={"index": {"refresh_interval": "-1",
+                                                            "translog.durability": "async"}})
     started, docs, after = time.perf_counter(), 0, 0
     engine = get_engine("readonly", settings.db_name)
-    with tqdm(unit="doc", desc=f"backfill {name}", disable=not progress, mininterval=0.5) as bar:
+    in_flight: list[Future] = []
+    # reading and building the next page overlaps the bulk writes of the previous ones
+    with ThreadPoolExecutor(max_workers=BULK_WORKERS) as pool, \
+            tqdm(unit="doc", desc=f"backfill {name}", disable=not progress, mininterval=0.5) as bar:
         while True:
             with engine.connect() as conn:
                 page, last = documents_page(conn, after, batch_size)
             if last is None:
                 break
-            outcome = bulk.apply(client, name, page, {}, dict.fromkeys(page, version))
-            if outcome.failed:
-                raise RuntimeError(f"backfill: OpenSearch refused {len(outcome.failed)} documents, "
-                                   f"e.g. {next(iter(outcome.failed.items()))}")
+            if len(in_flight) >= BULK_WORKERS:
+                _settle(in_flight.pop(0), bar)
+            in_flight.append(pool.submit(bulk.apply, client, name, page, {}, dict.fromkeys(page, version)))
             docs += len(page)
             after = last
-            bar.update(len(page))
-    client.indices.put_settings(index=name, body={"index": {"refresh_interval": settings.index_refresh_interval}})
+        for future in in_flight:
+            _settle(future, bar)
+    client.indices.put_settings(index=name, body={"index": {"refresh_interval": settings.index_refresh_interval,
+                                                            "translog.durability": "request"}})
     client.indices.refresh(index=name)
     seconds = time.perf_counter() - started
     swapped = previous is not None and swap

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import orjson
 from opensearchpy import OpenSearch
 from opensearchpy.exceptions import ConnectionError as OSConnectionError
 from opensearchpy.exceptions import TransportError
@@ -54,7 +55,8 @@ def apply(client: OpenSearch, index: str, docs: dict[int, dict], deletes: dict[i
     outcome, pending, backoff = BulkOutcome(), _actions(index, docs, deletes, versions), 0.2
     while pending:
         outcome.attempts += 1
-        body = [part for meta, doc in pending.values() for part in ((meta,) if doc is None else (meta, doc))]
+        body = b"".join(orjson.dumps(part) + b"\n" for meta, doc in pending.values()
+                        for part in ((meta,) if doc is None else (meta, doc)))  # NDJSON, serialised once
         try:
             items = client.bulk(body=body, refresh=refresh)["items"]
         except (OSConnectionError, TransportError) as exc:

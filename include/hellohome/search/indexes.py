@@ -17,7 +17,7 @@ KINDS = {"properties": properties_body, "user_profiles": user_profiles_body}
 
 
 def client(settings: Settings) -> OpenSearch:
-    return OpenSearch(settings.opensearch_url, timeout=30, max_retries=2, retry_on_timeout=True)
+    return OpenSearch(settings.opensearch_url, timeout=30, max_retries=2, retry_on_timeout=True, pool_maxsize=8)
 
 
 def read_alias(kind: str, prefix: str = "") -> str:

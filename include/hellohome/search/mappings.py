@@ -24,8 +24,9 @@ ANALYSIS = {
 }
 
 KEYWORD = {"type": "keyword"}
-PLACE = {"type": "keyword", "fields": {"text": {"type": "text", "analyzer": "folded"},
-                                       "suggest": {"type": "search_as_you_type", "analyzer": "folded"}}}
+# place names: exact for facets, folded text for matching; place autocomplete uses a gazetteer of
+# the few hundred distinct names, not shingles on every listing (indexing cost, see bench/backfill)
+PLACE = {"type": "keyword", "fields": {"text": {"type": "text", "analyzer": "folded"}}}
 
 
 def properties_body(settings: Settings) -> dict:

@@ -1,0 +1,65 @@
+"""Backfill throughput: MariaDB → a new OpenSearch index version, no embeddings.
+
+    .venv/bin/python -m bench.backfill [--skip-1m]
+
+Cases: NYC alone (48,879 listings, a schema of its own) and the 1M+ generated listings of the
+`hellohome_bench` schema (made by `python -m bench.ingest`). Writes bench/results/backfill.json.
+"""
+from __future__ import annotations
+
+import argparse
+
+from sqlalchemy import text
+
+from bench.common import save
+from hellohome.config import get_settings
+from hellohome.db import migrate
+from hellohome.db.engine import get_engine
+from hellohome.loaders.run import DATASETS, default_path, load_file
+from hellohome.search import indexes
+from hellohome.search.backfill import backfill
+from hellohome.stack import mariadb, services
+
+
+def _schema_with_nyc(settings) -> str:
+    schema = settings.db_name + "_bench_nyc"
+    with mariadb.admin_connect(settings) as conn, conn.cursor() as cur:
+        cur.execute(f"DROP DATABASE IF EXISTS `{schema}`")
+    mariadb.bootstrap(settings, database=schema)
+    migrate.upgrade("head", database=schema)
+    load_file(get_engine("app", schema), default_path(settings, "nyc"), "nyc", DATASETS["nyc"][1],
+              batch_size=5000, rejects_dir=settings.stack_dir / "rejects-bench", progress=False)
+    return schema
+
+
+def run_case(settings, schema: str, prefix: str, batch_size: int) -> dict:
+    case = settings.model_copy(update={"db_name": schema, "index_prefix": prefix})
+    client = indexes.client(case)
+    client.indices.delete(index=f"{prefix}*", ignore_unavailable=True)
+    report = backfill(case, batch_size=batch_size, catch_up=False)
+    with get_engine("readonly", schema).connect() as conn:
+        expected = conn.execute(text("SELECT COUNT(*) FROM properties WHERE status <> 'deleted'")).scalar()
+    assert report.docs == expected, f"{report.docs} documents for {expected} rows"
+    client.indices.refresh(index=report.index)
+    assert client.count(index=report.index)["count"] == expected
+    size = client.indices.stats(index=report.index, metric="store")["_all"]["primaries"]["store"]["size_in_bytes"]
+    return {"docs": report.docs, "schema": schema, "seconds": round(report.seconds, 1),
+            "docs_per_s": round(report.docs_per_s), "index_mb": round(size / 2**20)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--batch-size", type=int, default=5000)
+    parser.add_argument("--skip-1m", action="store_true", help="only the NYC case")
+    args = parser.parse_args()
+    settings = get_settings()
+    services.up(settings)
+    results = [run_case(settings, _schema_with_nyc(settings), "bench-nyc-", args.batch_size)]
+    if not args.skip_1m:
+        results.append(run_case(settings, settings.db_name + "_bench", "bench-1m-", args.batch_size))
+    save("backfill", {"batch_size": args.batch_size, "bulk_workers": 2, "shards": settings.index_shards,
+                      "replicas": settings.index_replicas, "embeddings": False}, results)
+
+
+if __name__ == "__main__":
+    main()
