@@ -158,7 +158,8 @@ def main() -> None:
     name = connector.register(case, case.db_name)
     group = f"bench-indexer-{uuid.uuid4().hex[:6]}"
     env = {"HH_DB_NAME": case.db_name, "HH_INDEX_PREFIX": PREFIX}
-    indexer = subprocess.Popen([sys.executable, "-m", "consumers.indexer", "--group", group, "--metrics-port", "0"],
+    indexer = subprocess.Popen([sys.executable, "-m", "consumers.indexer", "--group", group, "--metrics-port", "0",
+                                "--log-level", "DEBUG"],
                                env={**os.environ, **env}, stdout=subprocess.DEVNULL,
                                stderr=open(settings.stack_dir / "bench-indexer.log", "ab"))
     try:

@@ -19,9 +19,10 @@ def main() -> None:
     parser.add_argument("--group", default=settings.indexer_group, help="Kafka consumer group")
     parser.add_argument("--metrics-port", type=int, default=settings.indexer_metrics_port,
                         help="port of /metrics (0: none)")
+    parser.add_argument("--log-level", default="INFO", help="DEBUG adds one line per batch with timings")
     parser.add_argument("--idle-exit-s", type=float, default=None, help="exit after this long without messages")
     args = parser.parse_args()
-    logs.configure()
+    logs.configure(args.log_level.upper())
     indexer = Indexer(settings, group_id=args.group)
     signal.signal(signal.SIGTERM, indexer.stop)
     signal.signal(signal.SIGINT, indexer.stop)

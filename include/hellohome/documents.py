@@ -32,6 +32,11 @@ IMAGES_BY_PROPERTY = text("""
     SELECT property_id, url, position, caption FROM property_images
     WHERE property_id IN :ids ORDER BY property_id, position
 """).bindparams(bindparam("ids", expanding=True))
+PROFILES_BY_USER = text("""
+    SELECT u.id, u.name, u.role, u.updated_at, p.bio, p.home_location, p.home_latitude, p.home_longitude,
+           p.is_superhost, p.host_since, p.updated_at AS profile_updated_at
+    FROM users u LEFT JOIN user_profiles p ON p.user_id = u.id WHERE u.id IN :ids
+""").bindparams(bindparam("ids", expanding=True))
 PROPERTIES_OF_HOSTS = text("SELECT id, host_id FROM properties WHERE host_id IN :ids").bindparams(
     bindparam("ids", expanding=True))
 
@@ -107,3 +112,22 @@ def properties_of_hosts(conn: Connection, host_ids: Iterable[int]) -> dict[int, 
     if not host_ids:
         return {}
     return dict(conn.execute(PROPERTIES_OF_HOSTS, {"ids": host_ids}).all())
+
+
+def build_profile(row: dict) -> dict:
+    home = None
+    if row["home_latitude"] is not None and row["home_longitude"] is not None:
+        home = {"lat": float(row["home_latitude"]), "lon": float(row["home_longitude"])}
+    updated = max(filter(None, (row["updated_at"], row["profile_updated_at"])))
+    return {"user_id": row["id"], "name": row["name"], "role": row["role"], "bio": row["bio"],
+            "home_location": row["home_location"], "home": home,
+            "is_superhost": None if row["is_superhost"] is None else bool(row["is_superhost"]),
+            "host_since": _plain(row["host_since"]), "updated_at": _plain(updated)}
+
+
+def profile_documents_for(conn: Connection, user_ids: Iterable[int]) -> dict[int, dict]:
+    """Current user_profiles documents; a user id missing from the result must not be in that index."""
+    user_ids = sorted(set(user_ids))
+    if not user_ids:
+        return {}
+    return {r["id"]: build_profile(dict(r)) for r in conn.execute(PROFILES_BY_USER, {"ids": user_ids}).mappings()}

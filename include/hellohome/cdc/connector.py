@@ -17,7 +17,8 @@ TEMPLATE = Path(__file__).resolve().parents[3] / "ops" / "connect" / "mariadb-so
 
 
 def connector_name(settings: Settings, database: str) -> str:
-    return settings.connector_name if database == settings.db_name else f"{settings.connector_name}-{database}"
+    """One connector per captured schema, named after it (its offsets are keyed by this name)."""
+    return f"{settings.connector_name}-{database}"
 
 
 def connector_config(settings: Settings, database: str | None = None) -> dict[str, str]:

@@ -15,6 +15,8 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from confluent_kafka import Consumer, KafkaException, Message, Producer, TopicPartition
 from sqlalchemy.exc import DBAPIError
@@ -24,10 +26,13 @@ from hellohome.cdc.envelope import ChangeEvent, EnvelopeError
 from hellohome.cdc.topics import change_topics, ensure_topics, topic_prefix
 from hellohome.config import Settings
 from hellohome.db.engine import get_engine
-from hellohome.documents import documents_for, properties_of_hosts
+from hellohome.documents import documents_for, profile_documents_for, properties_of_hosts
 from hellohome.search import bulk, indexes
 
 log = logging.getLogger(__name__)
+
+
+MAX_IN_FLIGHT = 2
 
 
 def dlq_topic(database: str) -> str:
@@ -41,9 +46,12 @@ class Indexer:
         self.topics = change_topics(self.database)
         self.dlq = dlq_topic(self.database)
         self.alias = indexes.write_alias("properties", settings.index_prefix)
+        self.profiles_alias = indexes.write_alias("user_profiles", settings.index_prefix)
         self.search = indexes.client(settings)
         self.engine = get_engine("readonly", self.database)
         self.stopping = False
+        self.pool = ThreadPoolExecutor(max_workers=MAX_IN_FLIGHT, thread_name_prefix="bulk")
+        self.in_flight: deque[tuple[Future, list[Message], float]] = deque()
         self.consumer = Consumer({
             "bootstrap.servers": settings.kafka_bootstrap,
             "group.id": group_id or settings.indexer_group,
@@ -61,20 +69,30 @@ class Indexer:
         """SIGTERM/SIGINT: finish (or abandon, uncommitted) the batch in hand, then leave."""
         self.stopping = True
 
+    def _ensure_indexes(self) -> None:
+        """A fresh setup has no index yet: create version 1 (with its aliases) of each kind."""
+        for kind in indexes.KINDS:
+            if indexes.current(self.search, kind, self.settings.index_prefix) is None:
+                indexes.create(self.search, self.settings, kind, self.settings.index_prefix)
+
     def run(self, idle_exit_s: float | None = None) -> None:
         ensure_topics(self.settings, [self.dlq])
+        self._ensure_indexes()
         self.consumer.subscribe(self.topics)
         log.info("indexer started", extra={"fields": {"topics": self.topics, "alias": self.alias}})
         idle_since = time.monotonic()
         try:
             while not self.stopping:
-                messages = self.consumer.consume(num_messages=self.settings.indexer_batch_max, timeout=0.2)
+                messages = self.consumer.consume(num_messages=self.settings.indexer_batch_max, timeout=0.05)
                 if messages:
-                    self.process(messages)
+                    self.submit(messages)
                     idle_since = time.monotonic()
-                elif idle_exit_s is not None and time.monotonic() - idle_since > idle_exit_s:
+                elif not self.in_flight and idle_exit_s is not None and time.monotonic() - idle_since > idle_exit_s:
                     break
+                self._settle(block=False)
         finally:
+            self._settle_all()  # batches still retrying give up when stopping: left uncommitted
+            self.pool.shutdown(wait=True)
             self.producer.flush(10)
             self.consumer.close()
             log.info("indexer stopped")
@@ -103,12 +121,54 @@ class Indexer:
             self.consumer.close()
         return read
 
-    # ------------------------------------------------------------------ one batch
+    # ------------------------------------------------------------------ batches
     def process(self, messages: list[Message]) -> bool:
-        """Apply one batch; returns True when its offsets were committed."""
-        versions: dict[int, int] = {}
-        commit_ms: dict[int, int] = {}
-        hosts: dict[int, tuple[int, int]] = {}
+        """Apply one batch and wait for it; True when its offsets were committed."""
+        self.submit(messages)
+        return self._settle_all()
+
+    def submit(self, messages: list[Message]) -> None:
+        """Plan a batch and hand its writes to the worker; at most MAX_IN_FLIGHT batches are
+        pending, so the next batch is read and built while the previous one waits for a refresh."""
+        plan = self._plan(messages)
+        while len(self.in_flight) >= MAX_IN_FLIGHT:
+            if not self._settle(block=True):
+                break
+        self.in_flight.append((self.pool.submit(self._write, *plan), messages, time.perf_counter()))
+
+    def _settle(self, block: bool) -> bool:
+        """Commit finished batches in submission order; False once one could not be settled."""
+        while self.in_flight and (block or self.in_flight[0][0].done()):
+            future, messages, started = self.in_flight[0]
+            if not future.done():  # waiting on OpenSearch: stop fetching meanwhile
+                self.consumer.pause(self.consumer.assignment())
+                metrics.PAUSED.set(1)
+                future.result()
+                self.consumer.resume(self.consumer.assignment())
+                metrics.PAUSED.set(0)
+            self.in_flight.popleft()
+            if not future.result():
+                # later batches hold later offsets: committing them would skip this one's events
+                self.in_flight.clear()
+                return False
+            self._commit(messages)
+            log.debug("batch", extra={"fields": {"messages": len(messages),
+                                                 "ms": round((time.perf_counter() - started) * 1000, 1)}})
+            block = False
+        return True
+
+    def _settle_all(self) -> bool:
+        ok = True
+        while self.in_flight and ok:
+            ok = self._settle(block=True)
+        return ok
+
+    def _plan(self, messages: list[Message]) -> tuple:
+        """The documents a batch touches: (property versions, commit times, changed hosts, profiles)."""
+        versions: dict[int, int] = {}  # property id -> external version
+        commit_ms: dict[int, int] = {}  # property id -> newest commit time behind it
+        hosts: dict[int, tuple[int, int]] = {}  # changed host -> (version, commit time): all their listings
+        profiles: dict[int, int] = {}  # user id -> external version of their user_profiles document
         for msg in messages:
             if msg.error():
                 log.warning("consumer error", extra={"fields": {"error": str(msg.error())}})
@@ -123,52 +183,59 @@ class Indexer:
             if event is None or event.op == "t":
                 continue
             version = bulk.position_version(*event.position)
+            for uid in host_ids:
+                profiles[uid] = max(profiles.get(uid, 0), version)
+            if event.op == "r" and event.table != "properties":
+                # a snapshot read of a child row changes nothing: every listing gets its own snapshot
+                # read, and its document is re-read from MariaDB with the children as they are
+                continue
             for pid in touched:
                 versions[pid] = max(versions.get(pid, 0), version)
                 if event.op != "r":
                     commit_ms[pid] = max(commit_ms.get(pid, 0), event.source_ts_ms)
             for hid in host_ids:
                 old = hosts.get(hid, (0, 0))
-                hosts[hid] = (max(old[0], version), max(old[1], event.source_ts_ms if event.op != "r" else 0))
-        if not self._write(versions, commit_ms, hosts):
-            return False
-        return self._commit(messages)
+                hosts[hid] = (max(old[0], version), max(old[1], event.source_ts_ms))
+        return versions, commit_ms, hosts, profiles
 
-    def _write(self, versions: dict[int, int], commit_ms: dict[int, int], hosts: dict[int, tuple[int, int]]) -> bool:
-        docs = self._with_retry(lambda: self._read(versions, commit_ms, hosts))
-        if docs is None:
+    def _write(self, versions: dict[int, int], commit_ms: dict[int, int], hosts: dict[int, tuple[int, int]],
+               profile_versions: dict[int, int]) -> bool:
+        read = self._with_retry(lambda: self._read(versions, commit_ms, hosts, profile_versions))
+        if read is None:
             return False
-        if not versions:
-            return True
-        deletes = {pid: v for pid, v in versions.items() if pid not in docs}
+        docs, profiles = read
         for pid, doc in docs.items():
             if commit_ms.get(pid):
                 doc["source_commit_ms"] = commit_ms[pid]
         started = time.perf_counter()
         refresh = "wait_for" if self.settings.indexer_refresh == "wait_for" else False
-        outcome = bulk.apply(self.search, self.alias, docs, deletes, versions, should_stop=lambda: self.stopping,
-                             on_wait=self._backoff, refresh=refresh)
-        self.consumer.resume(self.consumer.assignment())
-        metrics.PAUSED.set(0)
-        if outcome.unsettled:
-            log.warning("stopping with an unsettled batch: not committed", extra={"fields": {"items": outcome.unsettled}})
+        outcomes = [
+            bulk.apply(self.search, alias, found, {k: v for k, v in wanted.items() if k not in found}, wanted,
+                       should_stop=lambda: self.stopping, on_wait=self._backoff, refresh=refresh)
+            for alias, found, wanted in ((self.alias, docs, versions), (self.profiles_alias, profiles, profile_versions))
+            if wanted
+        ]
+        if any(o.unsettled for o in outcomes):
+            log.warning("stopping with an unsettled batch: not committed")
             return False
         metrics.BULK_SECONDS.observe(time.perf_counter() - started)
-        metrics.RETRIES.inc(outcome.attempts - 1)
-        metrics.INDEXED.labels("index").inc(outcome.indexed)
-        metrics.INDEXED.labels("delete").inc(outcome.deleted)
-        metrics.STALE.inc(outcome.stale)
+        for outcome in outcomes:
+            metrics.RETRIES.inc(outcome.attempts - 1)
+            metrics.INDEXED.labels("index").inc(outcome.indexed)
+            metrics.INDEXED.labels("delete").inc(outcome.deleted)
+            metrics.STALE.inc(outcome.stale)
+            for pid, error in outcome.failed.items():
+                metrics.FAILED.inc()
+                self._dead_letter_document(pid, error)
         now_ms = time.time() * 1000
         for ts in commit_ms.values():
             metrics.COMMIT_TO_INDEXED.observe(max(0.0, (now_ms - ts) / 1000))
             if refresh:
                 metrics.COMMIT_TO_SEARCHABLE.observe(max(0.0, (now_ms - ts) / 1000))
-        for pid, error in outcome.failed.items():
-            metrics.FAILED.inc()
-            self._dead_letter_document(pid, error)
         return True
 
-    def _read(self, versions: dict[int, int], commit_ms: dict[int, int], hosts: dict[int, tuple[int, int]]) -> dict:
+    def _read(self, versions: dict[int, int], commit_ms: dict[int, int], hosts: dict[int, tuple[int, int]],
+              profile_versions: dict[int, int]) -> tuple[dict, dict]:
         with self.engine.connect() as conn:
             # a host or profile change reaches every listing of that host, with the host event's version
             for pid, hid in properties_of_hosts(conn, hosts).items():
@@ -176,7 +243,7 @@ class Indexer:
                 versions[pid] = max(versions.get(pid, 0), version)
                 if ts:
                     commit_ms[pid] = max(commit_ms.get(pid, 0), ts)
-            return documents_for(conn, versions)
+            return documents_for(conn, versions), profile_documents_for(conn, profile_versions)
 
     def _with_retry(self, read):
         """MariaDB unreachable: back off (capped) until it answers or we are asked to stop."""
@@ -192,9 +259,7 @@ class Indexer:
                 backoff = min(bulk.MAX_BACKOFF_S, backoff * 2)
 
     def _backoff(self, seconds: float) -> None:
-        """Backpressure: pause fetching (nothing is committed meanwhile) and wait, staying stoppable."""
-        self.consumer.pause(self.consumer.assignment())
-        metrics.PAUSED.set(1)
+        """Wait before a retry (in the worker; the main loop pauses fetching), staying stoppable."""
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline and not self.stopping:
             time.sleep(0.05)
@@ -224,10 +289,10 @@ class Indexer:
         log.error("message sent to the dead-letter topic", extra={"fields": {k: record[k] for k in
                                                                              ("error", "topic", "partition", "offset")}})
 
-    def _dead_letter_document(self, pid: str, error: str) -> None:
-        metrics.DLQ.labels("properties", "document rejected").inc()
-        record = {"error": f"document rejected by OpenSearch: {error}", "property_id": pid}
-        self.producer.produce(self.dlq, key=str(pid).encode(), value=json.dumps(record).encode())
+    def _dead_letter_document(self, doc_id: str, error: str) -> None:
+        metrics.DLQ.labels("documents", "document rejected").inc()
+        record = {"error": f"document rejected by OpenSearch: {error}", "document_id": doc_id}
+        self.producer.produce(self.dlq, key=str(doc_id).encode(), value=json.dumps(record).encode())
         log.error("document rejected", extra={"fields": record})
 
 

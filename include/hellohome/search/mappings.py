@@ -79,6 +79,6 @@ def user_profiles_body(settings: Settings) -> dict:
             "user_id": {"type": "long"}, "name": {"type": "text", "analyzer": "folded"}, "role": KEYWORD,
             "bio": {"type": "text", "analyzer": "listing_english"}, "home_location": PLACE,
             "home": {"type": "geo_point"}, "is_superhost": {"type": "boolean"}, "host_since": {"type": "date"},
-            "source_version": {"type": "long"}, "updated_at": {"type": "date"},
+            "updated_at": {"type": "date"},
         }},
     }
