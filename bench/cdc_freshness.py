@@ -3,10 +3,14 @@
     .venv/bin/python -m bench.cdc_freshness [--rates 200 1000 3000] [--duration 60] [--refresh 250ms]
 
 Writers commit UPDATEs at a fixed rate (round-robin over the NYC listings, each row carrying a
-unique sequence number in `number_of_reviews`) and record the commit time; a poller searches the
-index every --poll-ms for the newest sequence numbers and records when each first becomes
-visible. Latency = first visible − commit (resolution: the poll interval). Also reports the
-achieved write rate, writes never seen, and the indexer group's max consumer lag.
+unique sequence number in `number_of_reviews`). Two measurements of commit → searchable:
+- every write: the indexer's `commit_to_searchable` histogram (its bulk requests use
+  refresh=wait_for, so a returned bulk is searchable; commit time = the row's updated_at in ms),
+  scraped before and after each run, quantiles interpolated within buckets (max: the upper bound
+  of the highest bucket with a count);
+- a sample, independently: a probe takes the newest committed write every 100 ms and searches
+  for it (a search, not a realtime GET) every --poll-ms until it is visible.
+Also: achieved write rate, the indexer group's consumer lag, and a parity check at the end.
 Writes bench/results/cdc_freshness.json.
 """
 from __future__ import annotations
@@ -22,12 +26,13 @@ import time
 import uuid
 
 import numpy as np
-from confluent_kafka import Consumer, TopicPartition
+import requests
+from confluent_kafka import Consumer, KafkaException, TopicPartition
 from sqlalchemy import text
 
 from bench.common import save
 from hellohome.cdc import connector
-from hellohome.cdc.topics import change_topics
+from hellohome.cdc.topics import admin, change_topics
 from hellohome.config import get_settings
 from hellohome.db import migrate
 from hellohome.db.engine import get_engine
@@ -58,8 +63,10 @@ def prepare(settings, refresh: str):
 class Run:
     def __init__(self, case, rate: int, duration: float, poll_ms: int, seq_start: int):
         self.case, self.rate, self.duration, self.poll_s = case, rate, duration, poll_ms / 1000
-        self.committed: dict[int, float] = {}
-        self.seen: dict[int, float] = {}
+        self.writes = 0
+        self.latest: tuple[int, int, float] | None = None
+        self.samples: list[float] = []
+        self.unseen = 0
         self.seq = itertools.count(seq_start)
         self.lock = threading.Lock()
         self.done = threading.Event()
@@ -83,25 +90,32 @@ class Run:
                                      {"s": seq, "i": pid})
                 now = time.time()
                 with self.lock:
-                    self.committed.update((seq, now) for seq, _ in batch)
+                    self.writes += len(batch)
+                    self.latest = (batch[-1][0], batch[-1][1], now)
                 next_at += interval
                 time.sleep(max(0.0, next_at - time.perf_counter()))
 
-    def poller(self) -> None:
+    def prober(self) -> None:
         client = indexes.client(self.case)
         alias = indexes.read_alias("properties", PREFIX)
-        size = min(10_000, max(500, self.rate * 3))
-        while not self.done.is_set() or len(self.seen) < len(self.committed):
-            hits = client.search(index=alias, body={
-                "size": size, "_source": False, "docvalue_fields": ["number_of_reviews"],
-                "query": {"range": {"number_of_reviews": {"gte": SEQ_BASE}}},
-                "sort": [{"number_of_reviews": "desc"}]})["hits"]["hits"]
-            now = time.time()
-            for hit in hits:
-                self.seen.setdefault(int(hit["fields"]["number_of_reviews"][0]), now)
-            if self.done.is_set() and time.time() > self.stop_at + 30:
-                break
-            time.sleep(self.poll_s)
+        while not self.done.is_set():
+            with self.lock:
+                latest = self.latest
+            if latest is None:
+                time.sleep(0.05)
+                continue
+            seq, pid, committed = latest
+            while True:
+                hits = client.search(index=alias, body={"size": 1, "_source": False, "query": {"bool": {"filter": [
+                    {"term": {"id": pid}}, {"range": {"number_of_reviews": {"gte": seq}}}]}}})["hits"]["hits"]
+                if hits:
+                    self.samples.append((time.time() - committed) * 1000)
+                    break
+                if time.time() - committed > 60:
+                    self.unseen += 1
+                    break
+                time.sleep(self.poll_s)
+            time.sleep(0.1)
 
     def lag_sampler(self, group: str) -> list[int]:
         consumer = Consumer({"bootstrap.servers": self.case.kafka_bootstrap, "group.id": group})
@@ -122,7 +136,7 @@ class Run:
     def execute(self, group: str) -> dict:
         writers = 2 if self.rate > 500 else 1
         threads = [threading.Thread(target=self.writer, args=(1 / writers,)) for _ in range(writers)]
-        threads += [threading.Thread(target=self.poller), threading.Thread(target=self.lag_sampler, args=(group,))]
+        threads += [threading.Thread(target=self.prober), threading.Thread(target=self.lag_sampler, args=(group,))]
         started = time.time()
         for t in threads:
             t.start()
@@ -131,18 +145,64 @@ class Run:
         self.done.set()
         for t in threads:
             t.join()
-        latencies = np.array([(self.seen[s] - c) * 1000 for s, c in self.committed.items() if s in self.seen])
+        sample = np.array(self.samples)
         return {
             "rate_rows_per_s": self.rate,
-            "achieved_rows_per_s": round(len(self.committed) / (self.stop_at - started)),
-            "writes": len(self.committed), "never_seen": len(self.committed) - len(latencies),
-            "searchable_p50_ms": round(float(np.percentile(latencies, 50))),
-            "searchable_p95_ms": round(float(np.percentile(latencies, 95))),
-            "searchable_p99_ms": round(float(np.percentile(latencies, 99))),
-            "searchable_max_ms": round(float(latencies.max())),
+            "achieved_rows_per_s": round(self.writes / (self.stop_at - started)),
+            "writes": self.writes,
+            "probe_samples": len(sample), "probe_unseen": self.unseen,
+            "probe_p50_ms": round(float(np.percentile(sample, 50))) if len(sample) else None,
+            "probe_p99_ms": round(float(np.percentile(sample, 99))) if len(sample) else None,
             "max_lag_messages": max(self.lags) if self.lags else None,
             "mean_lag_messages": round(statistics.mean(self.lags)) if self.lags else None,
         }
+
+
+HISTOGRAM = "hellohome_indexer_commit_to_searchable_seconds_bucket"
+
+
+def histogram(port: int) -> dict[float, float]:
+    """Cumulative bucket counts {le: count} of the indexer's commit→searchable histogram."""
+    body = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    buckets = {}
+    for line in body.splitlines():
+        if line.startswith(HISTOGRAM + "{"):
+            le = line.split('le="', 1)[1].split('"', 1)[0]
+            buckets[float("inf") if le == "+Inf" else float(le)] = float(line.rsplit(" ", 1)[1])
+    return buckets
+
+
+def quantile(before: dict[float, float], after: dict[float, float], q: float) -> float | None:
+    """histogram_quantile over the difference of two scrapes (linear within a bucket), in ms."""
+    bounds = sorted(after)
+    counts = [after[b] - before.get(b, 0.0) for b in bounds]
+    total = counts[-1]
+    if total <= 0:
+        return None
+    rank, lower, below = q * total, 0.0, 0.0
+    for bound, cumulative in zip(bounds, counts, strict=True):
+        if cumulative >= rank:
+            if bound == float("inf"):
+                return lower * 1000
+            return (lower + (bound - lower) * (rank - below) / max(cumulative - below, 1e-9)) * 1000
+        lower, below = bound, cumulative
+    return None
+
+
+def wait_caught_up(case, group: str, timeout_s: float = 900) -> None:
+    consumer = Consumer({"bootstrap.servers": case.kafka_bootstrap, "group.id": group})
+    parts = [TopicPartition(t, p) for t in change_topics(case.db_name) for p in range(6)]
+    deadline = time.monotonic() + timeout_s
+    try:
+        while time.monotonic() < deadline:
+            lag = sum(max(0, consumer.get_watermark_offsets(tp, timeout=5)[1] - max(tp.offset, 0))
+                      for tp in consumer.committed(parts, timeout=10))
+            if lag == 0 and verify(case).clean:
+                return
+            time.sleep(2)
+    finally:
+        consumer.close()
+    raise SystemExit("the indexer did not catch up with the snapshot in time")
 
 
 def main() -> None:
@@ -150,37 +210,47 @@ def main() -> None:
     parser.add_argument("--rates", type=int, nargs="+", default=[200, 1000, 3000])
     parser.add_argument("--duration", type=float, default=60)
     parser.add_argument("--refresh", default="250ms", help="refresh_interval of the benchmark index")
-    parser.add_argument("--poll-ms", type=int, default=50)
+    parser.add_argument("--poll-ms", type=int, default=20, help="probe search interval")
+    parser.add_argument("--metrics-port", type=int, default=9199)
     args = parser.parse_args()
     settings = get_settings()
     services.up(settings)
     case = prepare(settings, args.refresh)
-    name = connector.register(case, case.db_name)
+    name = connector.connector_name(case, case.db_name)
+    connector.delete(case, name, missing_ok=True)
+    # a clean slate: no events of earlier runs ahead of this one's snapshot
+    for future in admin(case).delete_topics(change_topics(case.db_name), operation_timeout=30).values():
+        try:
+            future.result()
+        except KafkaException:
+            pass  # did not exist
+    time.sleep(2)
+    connector.register(case, case.db_name)
     group = f"bench-indexer-{uuid.uuid4().hex[:6]}"
     env = {"HH_DB_NAME": case.db_name, "HH_INDEX_PREFIX": PREFIX}
-    indexer = subprocess.Popen([sys.executable, "-m", "consumers.indexer", "--group", group, "--metrics-port", "0",
-                                "--log-level", "DEBUG"],
+    indexer = subprocess.Popen([sys.executable, "-m", "consumers.indexer", "--group", group,
+                                "--metrics-port", str(args.metrics_port)],
                                env={**os.environ, **env}, stdout=subprocess.DEVNULL,
                                stderr=open(settings.stack_dir / "bench-indexer.log", "ab"))
     try:
-        deadline = time.monotonic() + 600
-        while not verify(case).clean:  # the snapshot first
-            if time.monotonic() > deadline:
-                raise SystemExit("snapshot not indexed within 10 minutes")
-            time.sleep(2)
+        wait_caught_up(case, group)
         results = []
         for i, rate in enumerate(args.rates):
+            before = histogram(args.metrics_port)
             row = Run(case, rate, args.duration, args.poll_ms, SEQ_BASE * (i + 2)).execute(group)
+            wait_caught_up(case, group, timeout_s=300)
+            after = histogram(args.metrics_port)
+            row.update({f"searchable_{name}_ms": round(quantile(before, after, q)) for name, q in
+                        (("p50", 0.5), ("p95", 0.95), ("p99", 0.99), ("max", 1.0))})
             results.append(row)
             print(row, flush=True)
-        report = verify(case)
-        save("cdc_freshness", {"duration_s": args.duration, "refresh_interval": args.refresh,
-                               "poll_ms": args.poll_ms, "indexer_refresh": "wait_for", "indexers": 1,
-                               "dataset": "nyc", "parity_clean_after": report.clean}, results)
+        save("cdc_freshness", {"duration_s": args.duration, "refresh_interval": args.refresh, "shards": case.index_shards,
+                               "probe_poll_ms": args.poll_ms, "indexer_refresh": "wait_for", "indexers": 1,
+                               "dataset": "nyc (48,879 listings)", "parity_clean_after_each_run": True}, results)
     finally:
         indexer.terminate()
         indexer.wait(60)
-        connector.delete(case, name)
+        connector.delete(case, name, missing_ok=True)
 
 
 if __name__ == "__main__":

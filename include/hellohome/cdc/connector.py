@@ -52,5 +52,7 @@ def status(settings: Settings, name: str) -> dict:
     return response.json() if response.status_code == 200 else {"name": name, "error": response.text}
 
 
-def delete(settings: Settings, name: str) -> None:
-    requests.delete(f"{settings.connect_url}/connectors/{name}", timeout=30).raise_for_status()
+def delete(settings: Settings, name: str, missing_ok: bool = False) -> None:
+    response = requests.delete(f"{settings.connect_url}/connectors/{name}", timeout=30)
+    if not (missing_ok and response.status_code == 404):
+        response.raise_for_status()

@@ -5,9 +5,10 @@ op in c/u/d/r (r = snapshot read), and the tombstone (a null value) that follows
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 OPS = {"c": "create", "u": "update", "d": "delete", "r": "read"}
 
@@ -51,16 +52,16 @@ def binlog_sequence(file: str) -> int:
 def parse(table: str, key: bytes | None, value: bytes | None) -> ChangeEvent | None:
     """A ChangeEvent, or None for a heartbeat-like message without a key; raises EnvelopeError."""
     try:
-        key_doc = json.loads(key) if key else None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        key_doc = orjson.loads(key) if key else None
+    except orjson.JSONDecodeError as exc:
         raise EnvelopeError(f"key: not JSON: {exc}") from None
     if value is None:  # tombstone: compaction marker after a delete
         if not isinstance(key_doc, dict):
             raise EnvelopeError("tombstone without a key")
         return ChangeEvent(table, "t", key_doc, None, None, 0, 0, "", 0, None)
     try:
-        doc = json.loads(value)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        doc = orjson.loads(value)
+    except orjson.JSONDecodeError as exc:
         raise EnvelopeError(f"value: not JSON: {exc}") from None
     if isinstance(doc, dict) and "payload" in doc and "schema" in doc:  # converter with schemas enabled
         doc = doc["payload"]

@@ -189,10 +189,11 @@ class Indexer:
                 # a snapshot read of a child row changes nothing: every listing gets its own snapshot
                 # read, and its document is re-read from MariaDB with the children as they are
                 continue
+            committed_ms = _commit_ms(event)
             for pid in touched:
                 versions[pid] = max(versions.get(pid, 0), version)
                 if event.op != "r":
-                    commit_ms[pid] = max(commit_ms.get(pid, 0), event.source_ts_ms)
+                    commit_ms[pid] = max(commit_ms.get(pid, 0), committed_ms)
             for hid in host_ids:
                 old = hosts.get(hid, (0, 0))
                 hosts[hid] = (max(old[0], version), max(old[1], event.source_ts_ms))
@@ -294,6 +295,14 @@ class Indexer:
         record = {"error": f"document rejected by OpenSearch: {error}", "document_id": doc_id}
         self.producer.produce(self.dlq, key=str(doc_id).encode(), value=json.dumps(record).encode())
         log.error("document rejected", extra={"fields": record})
+
+
+def _commit_ms(event: ChangeEvent) -> int:
+    """Commit time: the binlog's is whole seconds; a listing's own updated_at (ms, UTC) is finer."""
+    updated = (event.after or {}).get("updated_at") if event.table == "properties" else None
+    if isinstance(updated, int) and abs(updated - event.source_ts_ms) < 1000:
+        return updated
+    return event.source_ts_ms
 
 
 def _text(raw: bytes | None) -> str | None:

@@ -5,7 +5,9 @@ import json
 
 from prometheus_client import Counter, Gauge, Histogram
 
-LATENCY_BUCKETS = (0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30, 60, 300)
+# fine below 1 s, where the freshness goal lies (quantiles interpolate within a bucket)
+LATENCY_BUCKETS = (0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0,
+                   1.25, 1.5, 2, 2.5, 3, 4, 5, 7.5, 10, 20, 30, 60, 300)
 
 CONSUMED = Counter("hellohome_indexer_events_consumed_total", "Change events read from Kafka", ["topic"])
 INDEXED = Counter("hellohome_indexer_documents_written_total", "Documents indexed or deleted", ["op"])

@@ -44,6 +44,8 @@ log-error = {d / 'mariadb.log'}
 port = {settings.db_port}
 bind-address = 127.0.0.1
 skip-name-resolve
+# UTC: DATETIME values (updated_at) reach Debezium as epoch millis read as UTC
+default-time-zone = '+00:00'
 character-set-server = utf8mb4
 collation-server = utf8mb4_unicode_ci
 innodb_buffer_pool_size = {settings.mariadb_buffer_pool_mb}M
