@@ -4,10 +4,11 @@
 
 Writers commit UPDATEs at a fixed rate (round-robin over the NYC listings, each row carrying a
 unique sequence number in `number_of_reviews`). Two measurements of commit → searchable:
-- every write: the indexer's `commit_to_searchable` histogram (its bulk requests use
-  refresh=wait_for, so a returned bulk is searchable; commit time = the row's updated_at in ms),
-  scraped before and after each run, quantiles interpolated within buckets (max: the upper bound
-  of the highest bucket with a count);
+- every write: the indexer's `commit_to_searchable` histogram (its tracker searches for each
+  acknowledged batch until a refresh made it visible; with --indexer-refresh wait_for, the bulk
+  itself returns once searchable; commit time = the row's updated_at in ms), scraped before and
+  after each run, quantiles interpolated within buckets (max: the upper bound of the highest
+  bucket with a count);
 - a sample, independently: a probe takes the newest committed write every 100 ms and searches
   for it (a search, not a realtime GET) every --poll-ms until it is visible.
 Also: achieved write rate, the indexer group's consumer lag, and a parity check at the end.
@@ -212,6 +213,8 @@ def main() -> None:
     parser.add_argument("--refresh", default="250ms", help="refresh_interval of the benchmark index")
     parser.add_argument("--poll-ms", type=int, default=20, help="probe search interval")
     parser.add_argument("--metrics-port", type=int, default=9199)
+    parser.add_argument("--indexer-refresh", default="false", choices=["wait_for", "false"],
+                        help="HH_INDEXER_REFRESH of the indexer under test")
     args = parser.parse_args()
     settings = get_settings()
     services.up(settings)
@@ -227,7 +230,7 @@ def main() -> None:
     time.sleep(2)
     connector.register(case, case.db_name)
     group = f"bench-indexer-{uuid.uuid4().hex[:6]}"
-    env = {"HH_DB_NAME": case.db_name, "HH_INDEX_PREFIX": PREFIX}
+    env = {"HH_DB_NAME": case.db_name, "HH_INDEX_PREFIX": PREFIX, "HH_INDEXER_REFRESH": args.indexer_refresh}
     indexer = subprocess.Popen([sys.executable, "-m", "consumers.indexer", "--group", group,
                                 "--metrics-port", str(args.metrics_port)],
                                env={**os.environ, **env}, stdout=subprocess.DEVNULL,
@@ -240,12 +243,13 @@ def main() -> None:
             row = Run(case, rate, args.duration, args.poll_ms, SEQ_BASE * (i + 2)).execute(group)
             wait_caught_up(case, group, timeout_s=300)
             after = histogram(args.metrics_port)
-            row.update({f"searchable_{name}_ms": round(quantile(before, after, q)) for name, q in
-                        (("p50", 0.5), ("p95", 0.95), ("p99", 0.99), ("max", 1.0))})
+            for label, q in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99), ("max", 1.0)):
+                value = quantile(before, after, q)
+                row[f"searchable_{label}_ms"] = None if value is None else round(value)
             results.append(row)
             print(row, flush=True)
         save("cdc_freshness", {"duration_s": args.duration, "refresh_interval": args.refresh, "shards": case.index_shards,
-                               "probe_poll_ms": args.poll_ms, "indexer_refresh": "wait_for", "indexers": 1,
+                               "probe_poll_ms": args.poll_ms, "indexer_refresh": args.indexer_refresh, "indexers": 1,
                                "dataset": "nyc (48,879 listings)", "parity_clean_after_each_run": True}, results)
     finally:
         indexer.terminate()

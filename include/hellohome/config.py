@@ -49,6 +49,11 @@ class Settings(BaseSettings):
 
     load_batch_size: int = 2000
 
+    # hosts: 127.0.0.1 for the local stack, service names in docker-compose.yaml
+    kafka_host: str = "127.0.0.1"
+    connect_host: str = "127.0.0.1"
+    opensearch_host: str = "127.0.0.1"
+    s3_host: str = "127.0.0.1"
     kafka_port: int = 9092
     kafka_controller_port: int = 9093
     kafka_heap_mb: int = 768
@@ -73,26 +78,28 @@ class Settings(BaseSettings):
     indexer_group: str = "hellohome-indexer"
     indexer_batch_max: int = 2000
     indexer_metrics_port: int = 9108
-    # "wait_for": offsets are committed only once the batch is searchable (measured, not assumed)
-    indexer_refresh: str = "wait_for"
+    # "false": commit offsets once OpenSearch acknowledged the batch; it becomes searchable at the
+    # next scheduled refresh (measured by a tracker). "wait_for": commit once searchable (slower,
+    # every bulk waits for a refresh: see bench/results/cdc_freshness.json)
+    indexer_refresh: str = "false"
     text_vector_dim: int = 384
     image_vector_dim: int = 1280
 
     @property
     def kafka_bootstrap(self) -> str:
-        return f"127.0.0.1:{self.kafka_port}"
+        return f"{self.kafka_host}:{self.kafka_port}"
 
     @property
     def opensearch_url(self) -> str:
-        return f"http://127.0.0.1:{self.opensearch_port}"
+        return f"http://{self.opensearch_host}:{self.opensearch_port}"
 
     @property
     def s3_endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.s3_port}"
+        return f"http://{self.s3_host}:{self.s3_port}"
 
     @property
     def connect_url(self) -> str:
-        return f"http://127.0.0.1:{self.connect_port}"
+        return f"http://{self.connect_host}:{self.connect_port}"
 
     @property
     def mariadb_dir(self) -> Path:

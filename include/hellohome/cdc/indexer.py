@@ -14,11 +14,15 @@ from __future__ import annotations
 
 import json
 import logging
+import queue
+import threading
 import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from confluent_kafka import Consumer, KafkaException, Message, Producer, TopicPartition
+from opensearchpy.exceptions import ConnectionError as OSConnectionError
+from opensearchpy.exceptions import TransportError
 from sqlalchemy.exc import DBAPIError
 
 from hellohome.cdc import envelope, metrics
@@ -32,7 +36,7 @@ from hellohome.search import bulk, indexes
 log = logging.getLogger(__name__)
 
 
-MAX_IN_FLIGHT = 2
+MAX_IN_FLIGHT = 2  # the next batch is read and built while the previous one is written
 
 
 def dlq_topic(database: str) -> str:
@@ -52,6 +56,7 @@ class Indexer:
         self.stopping = False
         self.pool = ThreadPoolExecutor(max_workers=MAX_IN_FLIGHT, thread_name_prefix="bulk")
         self.in_flight: deque[tuple[Future, list[Message], float]] = deque()
+        self.visibility: queue.Queue = queue.Queue(maxsize=1000)
         self.consumer = Consumer({
             "bootstrap.servers": settings.kafka_bootstrap,
             "group.id": group_id or settings.indexer_group,
@@ -78,6 +83,7 @@ class Indexer:
     def run(self, idle_exit_s: float | None = None) -> None:
         ensure_topics(self.settings, [self.dlq])
         self._ensure_indexes()
+        threading.Thread(target=self._track_visibility, name="visibility", daemon=True).start()
         self.consumer.subscribe(self.topics)
         log.info("indexer started", extra={"fields": {"topics": self.topics, "alias": self.alias}})
         idle_since = time.monotonic()
@@ -231,9 +237,41 @@ class Indexer:
         now_ms = time.time() * 1000
         for ts in commit_ms.values():
             metrics.COMMIT_TO_INDEXED.observe(max(0.0, (now_ms - ts) / 1000))
-            if refresh:
+            if refresh:  # the bulk returned after a refresh: searchable now
                 metrics.COMMIT_TO_SEARCHABLE.observe(max(0.0, (now_ms - ts) / 1000))
+        if not refresh and commit_ms and docs:
+            newest = max((pid for pid in commit_ms if pid in docs), key=commit_ms.get, default=None)
+            if newest is not None:
+                try:
+                    self.visibility.put_nowait((newest, commit_ms[newest], list(commit_ms.values())))
+                except queue.Full:  # the tracker is behind: skip this sample, never the write path
+                    pass
         return True
+
+    def _track_visibility(self) -> None:
+        """commit → searchable without waiting for refreshes in the write path: for each acknowledged
+        batch, search for its newest document until a refresh made it visible (a search, not a
+        realtime GET), and record that moment for every commit in the batch."""
+        alias = indexes.read_alias("properties", self.settings.index_prefix)
+        while not self.stopping:
+            try:
+                pid, newest_ms, commits = self.visibility.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            deadline = time.monotonic() + 60
+            while not self.stopping and time.monotonic() < deadline:
+                try:
+                    found = self.search.search(index=alias, body={"size": 0, "query": {"bool": {"filter": [
+                        {"ids": {"values": [str(pid)]}},
+                        {"range": {"source_commit_ms": {"gte": newest_ms}}}]}}})["hits"]["total"]["value"]
+                except (OSConnectionError, TransportError):
+                    found = 0
+                if found:
+                    now_ms = time.time() * 1000
+                    for ts in commits:
+                        metrics.COMMIT_TO_SEARCHABLE.observe(max(0.0, (now_ms - ts) / 1000))
+                    break
+                time.sleep(0.02)
 
     def _read(self, versions: dict[int, int], commit_ms: dict[int, int], hosts: dict[int, tuple[int, int]],
               profile_versions: dict[int, int]) -> tuple[dict, dict]:
