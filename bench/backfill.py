@@ -11,25 +11,12 @@ import argparse
 
 from sqlalchemy import text
 
-from bench.common import save
+from bench.common import save, schema_with
 from hellohome.config import get_settings
-from hellohome.db import migrate
 from hellohome.db.engine import get_engine
-from hellohome.loaders.run import DATASETS, default_path, load_file
 from hellohome.search import indexes
 from hellohome.search.backfill import backfill
-from hellohome.stack import mariadb, services
-
-
-def _schema_with_nyc(settings) -> str:
-    schema = settings.db_name + "_bench_nyc"
-    with mariadb.admin_connect(settings) as conn, conn.cursor() as cur:
-        cur.execute(f"DROP DATABASE IF EXISTS `{schema}`")
-    mariadb.bootstrap(settings, database=schema)
-    migrate.upgrade("head", database=schema)
-    load_file(get_engine("app", schema), default_path(settings, "nyc"), "nyc", DATASETS["nyc"][1],
-              batch_size=5000, rejects_dir=settings.stack_dir / "rejects-bench", progress=False)
-    return schema
+from hellohome.stack import services
 
 
 def run_case(settings, schema: str, prefix: str, batch_size: int) -> dict:
@@ -54,7 +41,8 @@ def main() -> None:
     args = parser.parse_args()
     settings = get_settings()
     services.up(settings)
-    results = [run_case(settings, _schema_with_nyc(settings), "bench-nyc-", args.batch_size)]
+    results = [run_case(settings, schema_with(settings, settings.db_name + "_bench_nyc", ("nyc",)), "bench-nyc-",
+                         args.batch_size)]
     if not args.skip_1m:
         results.append(run_case(settings, settings.db_name + "_bench", "bench-1m-", args.batch_size))
     save("backfill", {"batch_size": args.batch_size, "bulk_workers": 2, "shards": settings.index_shards,

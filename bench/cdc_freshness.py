@@ -31,29 +31,21 @@ import requests
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 from sqlalchemy import text
 
-from bench.common import save
+from bench.common import save, schema_with
 from hellohome.cdc import connector
 from hellohome.cdc.topics import admin, change_topics
 from hellohome.config import get_settings
-from hellohome.db import migrate
 from hellohome.db.engine import get_engine
-from hellohome.loaders.run import DATASETS, default_path, load_file
 from hellohome.search import indexes
 from hellohome.search.verify import verify
-from hellohome.stack import mariadb, services
+from hellohome.stack import services
 
 PREFIX = "bench-cdc-"
 SEQ_BASE = 10_000_000
 
 
 def prepare(settings, refresh: str):
-    schema = settings.db_name + "_bench_cdc"
-    with mariadb.admin_connect(settings) as conn, conn.cursor() as cur:
-        cur.execute(f"DROP DATABASE IF EXISTS `{schema}`")
-    mariadb.bootstrap(settings, database=schema)
-    migrate.upgrade("head", database=schema)
-    load_file(get_engine("app", schema), default_path(settings, "nyc"), "nyc", DATASETS["nyc"][1],
-              batch_size=5000, rejects_dir=settings.stack_dir / "rejects-bench", progress=False)
+    schema = schema_with(settings, settings.db_name + "_bench_cdc", ("nyc",))
     case = settings.model_copy(update={"db_name": schema, "index_prefix": PREFIX, "index_refresh_interval": refresh})
     client = indexes.client(case)
     client.indices.delete(index=f"{PREFIX}*", ignore_unavailable=True)

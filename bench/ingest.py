@@ -11,13 +11,12 @@ import argparse
 
 from sqlalchemy import text
 
-from bench.common import save
+from bench.common import save, schema_with
 from hellohome.config import get_settings
-from hellohome.db import migrate
 from hellohome.db.engine import dispose_engines, get_engine
 from hellohome.loaders.generate import generate
 from hellohome.loaders.run import DATASETS, default_path, load_file
-from hellohome.stack import mariadb, services
+from hellohome.stack import services
 
 SCHEMA_SUFFIX = "_bench"
 
@@ -30,11 +29,7 @@ def main() -> None:
 
     settings = get_settings()
     services.up(settings)
-    schema = settings.db_name + SCHEMA_SUFFIX
-    with mariadb.admin_connect(settings) as conn, conn.cursor() as cur:
-        cur.execute(f"DROP DATABASE IF EXISTS `{schema}`")
-    mariadb.bootstrap(settings, database=schema)
-    migrate.upgrade("head", database=schema)
+    schema = schema_with(settings, settings.db_name + SCHEMA_SUFFIX)
     engine = get_engine("app", schema)
 
     results = []

@@ -9,9 +9,9 @@ import pytest
 os.environ["HH_DB_NAME"] = "hellohome_test"
 
 from hellohome.config import get_settings, reload_settings  # noqa: E402
-from hellohome.db import migrate  # noqa: E402
 from hellohome.db.engine import dispose_engines, get_engine  # noqa: E402
-from hellohome.stack import mariadb, services  # noqa: E402
+from hellohome.db.schemas import fresh_schema  # noqa: E402
+from hellohome.stack import services  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -29,16 +29,6 @@ def stack():
     dispose_engines()
     if not already_up:
         services.down(get_settings())
-
-
-def fresh_schema(settings, name: str) -> str:
-    """Drop and recreate schema `name`, grant the project users on it, migrate it to head."""
-    dispose_engines()
-    with mariadb.admin_connect(settings) as conn, conn.cursor() as cur:
-        cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
-    mariadb.bootstrap(settings, database=name)
-    migrate.upgrade("head", database=name)
-    return name
 
 
 @pytest.fixture(scope="session")

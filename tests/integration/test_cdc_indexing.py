@@ -12,11 +12,11 @@ from hellohome.cdc import connector
 from hellohome.cdc.indexer import Indexer, dlq_topic
 from hellohome.cdc.topics import change_topic
 from hellohome.db.engine import get_engine
+from hellohome.db.schemas import fresh_schema
 from hellohome.loaders.run import DATASETS, default_path, load_file
 from hellohome.search import indexes
 from hellohome.search.backfill import backfill
 from hellohome.stack import opensearch
-from tests.conftest import fresh_schema
 from tests.integration.cdc_helpers import (
     execute,
     new_group,

@@ -11,7 +11,7 @@ from sqlalchemy import text
 from hellohome.cdc import connector
 from hellohome.cdc.topics import admin, change_topic
 from hellohome.db.engine import get_engine
-from tests.conftest import fresh_schema
+from hellohome.db.schemas import fresh_schema
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ from sqlalchemy import create_engine, inspect, pool, text
 
 from hellohome.db import migrate
 from hellohome.db.models import Base
-from tests.conftest import fresh_schema
+from hellohome.db.schemas import fresh_schema
 
 TABLES = {"users", "user_profiles", "properties", "property_images", "inquiries"}
 
