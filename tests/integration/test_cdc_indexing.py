@@ -47,9 +47,10 @@ def cdc(stack, tmp_path_factory):
     proc = start_indexer(settings, group, logs / "indexer.log")
     report = wait_parity(settings, timeout_s=180)
     assert report.clean, (report.checked, report.missing[:5], report.stale[:5], report.extra[:5])
-    yield {"settings": settings, "group": group, "proc": proc, "logs": logs}
-    if proc.poll() is None:
-        stop_indexer(proc)
+    state = {"settings": settings, "group": group, "proc": proc, "logs": logs}
+    yield state
+    if state["proc"].poll() is None:  # the indexer running now (tests restart it)
+        stop_indexer(state["proc"])
     connector.delete(settings, connector_name)
     client.indices.delete(index=f"{PREFIX}*", ignore_unavailable=True)
 
