@@ -44,9 +44,10 @@ PREFIX = "bench-cdc-"
 SEQ_BASE = 10_000_000
 
 
-def prepare(settings, refresh: str):
+def prepare(settings, refresh: str, shards: int):
     schema = schema_with(settings, settings.db_name + "_bench_cdc", ("nyc",))
-    case = settings.model_copy(update={"db_name": schema, "index_prefix": PREFIX, "index_refresh_interval": refresh})
+    case = settings.model_copy(update={"db_name": schema, "index_prefix": PREFIX, "index_refresh_interval": refresh,
+                                       "index_shards": shards})
     client = indexes.client(case)
     client.indices.delete(index=f"{PREFIX}*", ignore_unavailable=True)
     indexes.create(client, case, "properties", PREFIX)
@@ -154,6 +155,10 @@ class Run:
 HISTOGRAM = "hellohome_indexer_commit_to_searchable_seconds_bucket"
 
 
+def settings_default_shards() -> int:
+    return get_settings().index_shards
+
+
 def histogram(port: int) -> dict[float, float]:
     """Cumulative bucket counts {le: count} of the indexer's commit→searchable histogram."""
     body = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
@@ -204,13 +209,15 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=60)
     parser.add_argument("--refresh", default="250ms", help="refresh_interval of the benchmark index")
     parser.add_argument("--poll-ms", type=int, default=20, help="probe search interval")
+    parser.add_argument("--shards", type=int, default=settings_default_shards(), help="primary shards of the index")
     parser.add_argument("--metrics-port", type=int, default=9199)
+    parser.add_argument("--label", default="", help="save as cdc_freshness_<label>.json (experiments)")
     parser.add_argument("--indexer-refresh", default="false", choices=["wait_for", "false"],
                         help="HH_INDEXER_REFRESH of the indexer under test")
     args = parser.parse_args()
     settings = get_settings()
     services.up(settings)
-    case = prepare(settings, args.refresh)
+    case = prepare(settings, args.refresh, args.shards)
     name = connector.connector_name(case, case.db_name)
     connector.delete(case, name, missing_ok=True)
     # a clean slate: no events of earlier runs ahead of this one's snapshot
@@ -240,7 +247,7 @@ def main() -> None:
                 row[f"searchable_{label}_ms"] = None if value is None else round(value)
             results.append(row)
             print(row, flush=True)
-        save("cdc_freshness", {"duration_s": args.duration, "refresh_interval": args.refresh, "shards": case.index_shards,
+        save("cdc_freshness" + (f"_{args.label}" if args.label else ""), {"duration_s": args.duration, "refresh_interval": args.refresh, "shards": case.index_shards,
                                "probe_poll_ms": args.poll_ms, "indexer_refresh": args.indexer_refresh, "indexers": 1,
                                "dataset": "nyc (48,879 listings)", "parity_clean_after_each_run": True}, results)
     finally:

@@ -7,6 +7,9 @@ import pytest
 
 # Tests never touch the demo schema: everything lives in `hellohome_test` (and `hellohome_test_*`).
 os.environ["HH_DB_NAME"] = "hellohome_test"
+# ...and never the demo's indexes or consumer group (the stack's own indexer follows these too)
+os.environ["HH_INDEX_PREFIX"] = "test-"
+os.environ["HH_INDEXER_GROUP"] = "hellohome-indexer-test"
 
 from hellohome.config import get_settings, reload_settings  # noqa: E402
 from hellohome.db.engine import dispose_engines, get_engine  # noqa: E402

@@ -90,6 +90,27 @@ def up(load_data: Annotated[bool, typer.Option("--load/--no-load", help="load th
         for dataset in ("nyc", "edinburgh"):
             load(dataset, path=None, batch_size=None, progress=sys.stderr.isatty())
     summary()
+    _wait_indexed(timeout_s=600)
+
+
+def _wait_indexed(timeout_s: float) -> None:
+    """Follow the indexer until OpenSearch holds exactly what MariaDB holds (hellohome verify)."""
+    import time
+
+    from hellohome.search.verify import verify
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        report = verify(get_settings())
+        indexed = report.checked - len(report.missing) - len(report.stale)
+        console.print(f"search index: {indexed:,} of {report.checked:,} listings current"
+                      f"{'' if report.clean else f', {len(report.extra):,} extra'}")
+        if report.clean:
+            return
+        if time.monotonic() > deadline:
+            raise HelloHomeError("search index: not in step with MariaDB after "
+                                 f"{timeout_s:.0f}s; see `hellohome stack logs indexer`")
+        time.sleep(10)
 
 
 @app.command("down")

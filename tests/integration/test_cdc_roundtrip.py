@@ -30,7 +30,8 @@ def cdc_schema(stack):
     connector.delete(stack, connector_name)
 
 
-def _consume(settings, topic, want, timeout_s=60):
+def _consume(settings, topic, want, since_ms, timeout_s=60):
+    """`want` messages produced since `since_ms` (the topic outlives earlier local runs)."""
     consumer = Consumer({"bootstrap.servers": settings.kafka_bootstrap, "group.id": f"test-{uuid.uuid4()}",
                          "auto.offset.reset": "earliest", "enable.auto.commit": False})
     consumer.assign([TopicPartition(topic, p) for p in range(6)])
@@ -38,7 +39,7 @@ def _consume(settings, topic, want, timeout_s=60):
     try:
         while len(messages) < want and time.monotonic() < deadline:
             msg = consumer.poll(0.5)
-            if msg is not None and not msg.error():
+            if msg is not None and not msg.error() and msg.timestamp()[1] >= since_ms:
                 messages.append(msg)
     finally:
         consumer.close()
@@ -56,6 +57,7 @@ def test_change_topics_have_6_partitions_and_7_day_retention(stack, cdc_schema):
 
 def test_insert_update_delete_arrive_as_debezium_envelopes(stack, cdc_schema):
     engine = get_engine("app", cdc_schema)
+    started_ms = int(time.time() * 1000) - 1000
     with engine.begin() as conn:
         conn.execute(text("INSERT INTO users (id, email, name, role) VALUES (7, 'h7@x.invalid', 'Ana', 'host')"))
         conn.execute(text(
@@ -67,7 +69,7 @@ def test_insert_update_delete_arrive_as_debezium_envelopes(stack, cdc_schema):
     with engine.begin() as conn:
         conn.execute(text("DELETE FROM properties WHERE id = 1244635053308459134"))
 
-    messages = _consume(stack, change_topic(cdc_schema, "properties"), want=4)
+    messages = _consume(stack, change_topic(cdc_schema, "properties"), want=4, since_ms=started_ms)
     assert len(messages) == 4, [m.value() for m in messages]
     keys = {json.loads(m.key())["id"] for m in messages}
     assert keys == {1244635053308459134}  # BIGINT key survives exactly (JSON integer, not float)

@@ -26,12 +26,14 @@ class ParityReport:
 def verify(settings: Settings, page_size: int = 5000) -> ParityReport:
     client = indexes.client(settings)
     alias = indexes.read_alias("properties", settings.index_prefix)
-    client.indices.refresh(index=alias)
-    indexed = {
-        int(hit["_id"]): (hit["_source"].get("source_version"), hit["_source"].get("checksum"))
-        for hit in helpers.scan(client, index=alias, query={"query": {"match_all": {}}},
-                                _source=["source_version", "checksum"], size=5000)
-    }
+    indexed = {}
+    if client.indices.exists_alias(name=alias):  # no index yet: everything is missing
+        client.indices.refresh(index=alias)
+        indexed = {
+            int(hit["_id"]): (hit["_source"].get("source_version"), hit["_source"].get("checksum"))
+            for hit in helpers.scan(client, index=alias, query={"query": {"match_all": {}}},
+                                    _source=["source_version", "checksum"], size=5000)
+        }
     report, after = ParityReport(), 0
     engine = get_engine("readonly", settings.db_name)
     while True:

@@ -6,12 +6,14 @@ from types import ModuleType
 
 from hellohome.config import Settings
 from hellohome.errors import HelloHomeError
-from hellohome.stack import connect, kafka, mariadb, opensearch, prometheus, s3
+from hellohome.stack import connect, indexer, kafka, mariadb, opensearch, prometheus, s3
 
 SERVICES: dict[str, ModuleType] = {
     "mariadb": mariadb, "kafka": kafka, "connect": connect, "opensearch": opensearch, "s3": s3,
     "prometheus": prometheus,
 }
+# started once the connector is registered: it consumes what the connector produces
+CONSUMERS: dict[str, ModuleType] = {"indexer": indexer}
 
 
 def up(settings: Settings) -> dict[str, float]:
@@ -22,18 +24,23 @@ def up(settings: Settings) -> dict[str, float]:
     settings = mariadb.ensure_secrets(settings)  # a fresh machine has none yet; every service below needs them
     took = {name: module.start(settings) for name, module in SERVICES.items()}
     connector.register(settings)
+    took.update({name: module.start(settings) for name, module in CONSUMERS.items()})
     return took
 
 
+def _all() -> dict[str, ModuleType]:
+    return {**SERVICES, **CONSUMERS}
+
+
 def down(settings: Settings) -> list[tuple[str, bool]]:
-    return [(name, module.stop(settings)) for name, module in reversed(SERVICES.items())]
+    return [(name, module.stop(settings)) for name, module in reversed(_all().items())]
 
 
 def status(settings: Settings) -> list[dict]:
-    return [module.status(settings) for module in SERVICES.values()]
+    return [module.status(settings) for module in _all().values()]
 
 
 def log_path(settings: Settings, service: str) -> Path:
-    if service not in SERVICES:
-        raise HelloHomeError(f"service: unknown {service!r}; choose one of {', '.join(SERVICES)}")
-    return Path(SERVICES[service].status(settings)["log"])
+    if service not in _all():
+        raise HelloHomeError(f"service: unknown {service!r}; choose one of {', '.join(_all())}")
+    return Path(_all()[service].status(settings)["log"])
