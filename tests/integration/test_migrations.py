@@ -58,3 +58,16 @@ def test_version_bumps_on_change_only(scratch_db):
         assert conn.execute(text("SELECT version, updated_at FROM properties WHERE id = 10")).one() == before
         conn.execute(text("UPDATE properties SET title = 'Sunny flat', version = 99 WHERE id = 10"))
         assert conn.execute(text("SELECT version FROM properties WHERE id = 10")).scalar() == before.version + 1
+
+
+def test_the_version_trigger_watches_every_content_column(stack):
+    from hellohome.db.models import PROPERTY_CONTENT_COLUMNS
+
+    name = fresh_schema(stack, f"{stack.db_name}_migrations")
+    with _owner_engine(stack, name).connect() as conn:
+        statement = conn.execute(text("SELECT action_statement FROM information_schema.triggers "
+                                      "WHERE trigger_schema = :s AND trigger_name = 'properties_bump_version'"),
+                                 {"s": name}).scalar()
+    assert statement is not None
+    missing = [c for c in PROPERTY_CONTENT_COLUMNS if f"NEW.`{c}` <=> OLD.`{c}`" not in statement]
+    assert missing == [], f"add {missing} to the trigger in a new migration"

@@ -183,7 +183,7 @@ class Inquiry(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(MS_TIMESTAMP, **UPDATED)
 
 
-# Columns whose change bumps properties.version (everything a search document is built from).
+# Columns whose change must bump properties.version (the trigger; checked by test_migrations).
 PROPERTY_CONTENT_COLUMNS = tuple(
     c.name for c in Property.__table__.columns if c.name not in ("id", "version", "created_at", "updated_at")
 )
