@@ -56,3 +56,21 @@ def delete(settings: Settings, name: str, missing_ok: bool = False) -> None:
     response = requests.delete(f"{settings.connect_url}/connectors/{name}", timeout=30)
     if not (missing_ok and response.status_code == 404):
         response.raise_for_status()
+
+
+def forget(settings: Settings, name: str, timeout_s: float = 60) -> None:
+    """Delete a connector together with its stored source offsets (stop → DELETE offsets → delete),
+    so registering it again starts with a fresh snapshot instead of resuming the old binlog position."""
+    import time
+
+    base = f"{settings.connect_url}/connectors/{name}"
+    if requests.get(base, timeout=10).status_code == 404:
+        return
+    requests.put(f"{base}/stop", timeout=30).raise_for_status()
+    deadline = time.monotonic() + timeout_s
+    while status(settings, name).get("connector", {}).get("state") != "STOPPED":
+        if time.monotonic() > deadline:
+            raise ServiceError("connect", f"PUT {base}/stop", "connector did not stop")
+        time.sleep(0.5)
+    requests.delete(f"{base}/offsets", timeout=30).raise_for_status()
+    delete(settings, name)
