@@ -18,7 +18,7 @@ import queue
 import threading
 import time
 from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 
 from confluent_kafka import Consumer, KafkaException, Message, Producer, TopicPartition
 from opensearchpy.exceptions import ConnectionError as OSConnectionError
@@ -135,11 +135,11 @@ class Indexer:
 
     def submit(self, messages: list[Message]) -> None:
         """Plan a batch and hand its writes to the worker; at most MAX_IN_FLIGHT batches are
-        pending, so the next batch is read and built while the previous one waits for a refresh."""
+        pending, so the next batch is read and built while the previous one is written."""
         plan = self._plan(messages)
         while len(self.in_flight) >= MAX_IN_FLIGHT:
             if not self._settle(block=True):
-                break
+                return  # an earlier batch was abandoned (stopping): never commit past it
         self.in_flight.append((self.pool.submit(self._write, *plan), messages, time.perf_counter()))
 
     def _settle(self, block: bool) -> bool:
@@ -149,11 +149,15 @@ class Indexer:
             if not future.done():  # waiting on OpenSearch: stop fetching meanwhile
                 self.consumer.pause(self.consumer.assignment())
                 metrics.PAUSED.set(1)
-                future.result()
+                wait([future])
                 self.consumer.resume(self.consumer.assignment())
                 metrics.PAUSED.set(0)
             self.in_flight.popleft()
-            if not future.result():
+            if future.exception() is not None:
+                # unexpected: stop here, commit nothing more; a restart re-reads from the last commit
+                self.in_flight.clear()
+                raise RuntimeError("indexing a batch failed; its offsets were not committed") from future.exception()
+            if not future.result():  # only when stopping: a batch still retrying was abandoned
                 # later batches hold later offsets: committing them would skip this one's events
                 self.in_flight.clear()
                 return False
