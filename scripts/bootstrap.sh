@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(mariadb-server mariadb-client prometheus maven openjdk-17-jre-headless)
+APT_PACKAGES=(mariadb-server mariadb-client prometheus maven openjdk-17-jre-headless redis-server chromium chromium-driver)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from hellohome import logs
 from hellohome.config import get_settings
+from hellohome.db.engine import get_engine
 from hellohome.errors import HelloHomeError
 
 app = typer.Typer(help="HelloHome property search platform.", no_args_is_help=True, pretty_exceptions_enable=False)
@@ -21,6 +22,8 @@ app.add_typer(stack_app, name="stack")
 index_app = typer.Typer(help="Versioned search indexes behind read/write aliases.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(index_app, name="index")
+key_app = typer.Typer(help="API keys for writes and admin endpoints (stored hashed).", no_args_is_help=True)
+app.add_typer(key_app, name="apikey")
 console = Console(stderr=True)
 
 
@@ -91,6 +94,9 @@ def up(load_data: Annotated[bool, typer.Option("--load/--no-load", help="load th
             load(dataset, path=None, batch_size=None, progress=sys.stderr.isatty())
     summary()
     _wait_indexed(timeout_s=600)
+    settings = get_settings()
+    console.print(f"search page: http://127.0.0.1:{settings.api_port}/  API docs: "
+                  f"http://127.0.0.1:{settings.api_port}/docs  (writes need `hellohome apikey create`)")
 
 
 def _wait_indexed(timeout_s: float) -> None:
@@ -117,6 +123,34 @@ def _wait_indexed(timeout_s: float) -> None:
 def down() -> None:
     """Stop the local stack (same as `stack down`)."""
     stack_down()
+
+
+# ---------------------------------------------------------------- api keys
+@key_app.command("create")
+def apikey_create(name: Annotated[str, typer.Argument(help="who or what uses the key")],
+                  scope: Annotated[list[str], typer.Option(help="write and/or admin")] = None) -> None:
+    """Create a key and print it once (only its hash is stored)."""
+    from hellohome.api import keys
+
+    print(keys.create(get_engine("app"), name, scope or ["write"]))
+
+
+@key_app.command("list")
+def apikey_list() -> None:
+    from hellohome.api import keys
+
+    for row in keys.listing(get_engine("app")):
+        console.print(f"hh_{row['prefix']}_…  {row['name']}  [{row['scopes']}]  created {row['created_at']:%Y-%m-%d %H:%M}"
+                      f"{'  REVOKED' if row['revoked_at'] else ''}")
+
+
+@key_app.command("revoke")
+def apikey_revoke(prefix: Annotated[str, typer.Argument(help="the part after hh_ and before the next _")]) -> None:
+    from hellohome.api import keys
+
+    if not keys.revoke(get_engine("app"), prefix):
+        raise HelloHomeError(f"prefix: no active key hh_{prefix}_…")
+    console.print(f"revoked hh_{prefix}_…")
 
 
 # ---------------------------------------------------------------- db
@@ -194,7 +228,6 @@ def load(
     progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
 ) -> None:
     """Load an Inside Airbnb listings file into properties, users, user_profiles and property_images."""
-    from hellohome.db.engine import get_engine
     from hellohome.loaders.run import DATASETS, default_path, load_file
 
     settings = get_settings()
@@ -223,7 +256,6 @@ def generate(
     progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
 ) -> None:
     """Resample the loaded real listings into COUNT generated ones (ids from 3e18 up)."""
-    from hellohome.db.engine import get_engine
     from hellohome.loaders.generate import generate as run
 
     report = run(get_engine("app"), count, seed=seed, batch_size=batch_size, progress=progress)

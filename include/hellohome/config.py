@@ -42,6 +42,15 @@ class Settings(BaseSettings):
     db_readonly_user: str = "hellohome_ro"  # verify, backups, reporting
     db_readonly_password: SecretStr | None = None
     db_pool_size: int = 10
+    db_timeout_s: float = 3.0  # connect and pool checkout
+
+    # the API (serving/, gunicorn): rate limits in `limits` notation, per API key or else per client IP
+    api_port: int = 8000
+    api_workers: int = 3
+    api_threads: int = 4
+    api_search_limit: str = "50 per second;1000 per minute"
+    api_write_limit: str = "20 per second;300 per minute"
+    redis_port: int = 6380  # rate-limit counters shared by every API worker
 
     mariadb_server_id: int = 1
     mariadb_buffer_pool_mb: int = 1024
@@ -96,6 +105,10 @@ class Settings(BaseSettings):
     @property
     def s3_endpoint(self) -> str:
         return f"http://{self.s3_host}:{self.s3_port}"
+
+    @property
+    def redis_url(self) -> str:
+        return f"redis://127.0.0.1:{self.redis_port}/0"
 
     @property
     def connect_url(self) -> str:

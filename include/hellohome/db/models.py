@@ -183,6 +183,21 @@ class Inquiry(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(MS_TIMESTAMP, **UPDATED)
 
 
+class ApiKey(Base):
+    """API keys for writes and admin: only a sha256 of the secret is stored; `prefix` finds the row."""
+
+    __tablename__ = "api_keys"
+    __table_args__ = (TABLE_ARGS,)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100), nullable=False)
+    prefix: Mapped[str] = mapped_column(String(16), nullable=False, unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    scopes: Mapped[str] = mapped_column(String(100), nullable=False)  # comma-separated: write,admin
+    created_at: Mapped[dt.datetime] = mapped_column(MS_TIMESTAMP, **CREATED)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(MS_TIMESTAMP)
+
+
 # Columns whose change must bump properties.version (the trigger; checked by test_migrations).
 PROPERTY_CONTENT_COLUMNS = tuple(
     c.name for c in Property.__table__.columns if c.name not in ("id", "version", "created_at", "updated_at")

@@ -41,6 +41,7 @@ def properties_body(settings: Settings) -> dict:
             "source": KEYWORD,
             "title": {"type": "text", "analyzer": "listing_english",
                       "fields": {"raw": {"type": "keyword", "ignore_above": 500},
+                                 "folded": {"type": "text", "analyzer": "folded"},
                                  "suggest": {"type": "search_as_you_type", "analyzer": "folded"}}},
             "description": {"type": "text", "analyzer": "listing_english"},
             "property_type": KEYWORD, "room_type": KEYWORD, "city": PLACE, "area": PLACE, "neighbourhood": PLACE,

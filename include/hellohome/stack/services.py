@@ -6,14 +6,14 @@ from types import ModuleType
 
 from hellohome.config import Settings
 from hellohome.errors import HelloHomeError
-from hellohome.stack import connect, indexer, kafka, mariadb, opensearch, prometheus, s3
+from hellohome.stack import api, connect, indexer, kafka, mariadb, opensearch, prometheus, redis, s3
 
 SERVICES: dict[str, ModuleType] = {
     "mariadb": mariadb, "kafka": kafka, "connect": connect, "opensearch": opensearch, "s3": s3,
-    "prometheus": prometheus,
+    "prometheus": prometheus, "redis": redis,
 }
 # started once the connector is registered: it consumes what the connector produces
-CONSUMERS: dict[str, ModuleType] = {"indexer": indexer}
+CONSUMERS: dict[str, ModuleType] = {"indexer": indexer, "api": api}
 
 
 def up(settings: Settings) -> dict[str, float]:

@@ -1,0 +1,37 @@
+"""The Flask app factory: blueprints, errors, rate limits, metrics, structured logs."""
+from __future__ import annotations
+
+from flask import Flask
+from flask_limiter import Limiter
+
+from hellohome.config import Settings, get_settings
+from hellohome.logs import configure as configure_logging
+from hellohome.search.service import SearchService
+from serving import errors, metrics
+from serving.auth import rate_limit_key
+from serving.blueprints import docs, health, search, web, writes
+
+MAX_BODY_BYTES = 256 * 1024
+
+
+def create_app(settings: Settings | None = None, search_service: SearchService | None = None) -> Flask:
+    settings = settings or get_settings()
+    configure_logging()
+    app = Flask(__name__, static_folder=None)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    app.json.sort_keys = False
+    app.extensions["search"] = search_service or SearchService(settings)
+    errors.register(app)
+    metrics.install(app)
+    limiter = Limiter(rate_limit_key, app=app, storage_uri=settings.redis_url, headers_enabled=True,
+                      strategy="moving-window", key_prefix=f"hellohome-{settings.index_prefix}",
+                      storage_options={"socket_connect_timeout": 1, "socket_timeout": 1},
+                      swallow_errors=True)  # a Redis outage must not take search down with it
+    limiter.limit(settings.api_search_limit)(search.bp)
+    limiter.limit(settings.api_write_limit)(writes.bp)
+    for blueprint in (search.bp, writes.bp, health.bp, docs.bp, web.bp):
+        app.register_blueprint(blueprint)
+    for exempt in (health.bp, docs.bp, web.bp):
+        limiter.exempt(exempt)
+    app.extensions["hellohome_settings"] = settings
+    return app
