@@ -68,6 +68,10 @@ class Gazetteer:
             hits = [p for k, p in self.by_folded.items() if k[:len(key)] in close]
         return sorted(hits, key=lambda p: -p.count)[:limit]
 
+    def city_of(self, name: str) -> str | None:
+        place = self.by_folded.get(fold(name))
+        return place.city if place else None
+
     def all_property_types(self, city: str | None = None) -> set[str]:
         if city is not None:
             return self.property_types.get(city, set())

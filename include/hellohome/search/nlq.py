@@ -122,7 +122,8 @@ def _place(reader: _Reader, gazetteer: Gazetteer) -> None:
                 return _place(reader, gazetteer)
 
 
-def parse(q: str, gazetteer: Gazetteer) -> Parsed:
+def parse(q: str, gazetteer: Gazetteer, context_city: str | None = None) -> Parsed:
+    """context_city: the city the client already filters on, if any (types and amenities depend on it)."""
     r = _Reader(q)
     # counted things first, so "at least 2 baths" is never read as a price
     r.take(BEDROOMS, "bedrooms_min", lambda m: int(_number(m.group(1))))
@@ -138,11 +139,11 @@ def parse(q: str, gazetteer: Gazetteer) -> Parsed:
         if r.take(pattern, "sort", lambda m, s=sort: s):
             break
     _place(r, gazetteer)
-    city = r.found["city"].value if "city" in r.found else None
-    if city is None:
-        for kind in ("area", "neighbourhood"):
-            if kind in r.found:
-                city = next(p.city for p in gazetteer.places if p.name == r.found[kind].value)
+    city = context_city
+    for kind in ("city", "area", "neighbourhood"):
+        if kind in r.found:
+            city = gazetteer.city_of(r.found[kind].value)
+            break
     # property types and amenities become filters only where the data has them (NYC's has neither)
     known_types = gazetteer.all_property_types(city)
     r.take(PROPERTY, "property_type", lambda m: sorted(

@@ -115,6 +115,13 @@ class SearchRequest(Strict):
             raise ValueError("must not contain control characters")
         return " ".join(value.split())
 
+    @field_validator("cursor")
+    @classmethod
+    def _cursor(cls, value: str | None) -> str | None:
+        if value is not None:
+            decode_cursor(value)
+        return value
+
     @model_validator(mode="after")
     def _window(self):
         if self.cursor is None and self.page * self.size > MAX_FROM_SIZE:
@@ -132,11 +139,11 @@ def decode_cursor(cursor: str) -> list:
     """The search_after values of a cursor; a tampered cursor is a 400, never a DSL fragment."""
     try:
         values = orjson.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except (ValueError, orjson.JSONDecodeError) as exc:
-        raise ValueError("cursor: not a cursor this API issued") from exc
+    except (ValueError, orjson.JSONDecodeError):
+        raise ValueError("not a cursor this API issued") from None
     if not isinstance(values, list) or not 1 <= len(values) <= 4 or not all(
             isinstance(v, int | float | str) and not isinstance(v, bool) for v in values):
-        raise ValueError("cursor: not a cursor this API issued")
+        raise ValueError("not a cursor this API issued")
     return values
 
 

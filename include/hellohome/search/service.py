@@ -88,7 +88,10 @@ class SearchService:
         """Read filters out of q; explicit filters and an explicit sort win."""
         if not req.interpret or not req.q:
             return req, []
-        parsed = nlq.parse(req.q, self.gazetteer())
+        gaz, f = self.gazetteer(), req.filters
+        named = [*f.city, *f.area, *f.neighbourhood]
+        cities = {gaz.city_of(n) for n in named}
+        parsed = nlq.parse(req.q, gaz, cities.pop() if len(cities) == 1 else None)
         update = {"q": parsed.text, "filters": nlq.merge(req.filters, parsed.filters)}
         if parsed.sort is not None and "sort" not in req.model_fields_set:
             update["sort"] = parsed.sort
