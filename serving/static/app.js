@@ -127,12 +127,13 @@ async function showSimilar(id) {
 }
 
 // autocomplete: debounced, keyboard and mouse
-let timer = null, active = -1, options = [];
+let timer = null, active = -1, options = [], generation = 0;
 async function suggest() {
-  const prefix = $("q").value.trim();
+  const prefix = $("q").value.trim(), asked = generation;
   if (prefix.length < 2) { $("suggestions").hidden = true; return; }
   let r;
   try { r = await api(`/api/v1/autocomplete?q=${encodeURIComponent(prefix)}&size=5`); } catch (e) { return; }
+  if (asked !== generation) return;  // the user searched meanwhile: a late list would cover the page
   options = [...r.places.map((p) => ({text: p.name, kind: p.kind, place: p})),
              ...r.listings.map((l) => ({text: l.title, kind: "listing"}))];
   $("suggestions").innerHTML = options.map((o, i) => `<li role="option" data-i="${i}">${esc(o.text)}<span class="kind">${esc(o.kind)}</span></li>`).join("");
@@ -142,11 +143,13 @@ async function suggest() {
 function pick(i) {
   const o = options[i];
   $("suggestions").hidden = true;
-  if (o.place) { state.filters[o.place.kind] = [o.place.name]; $("q").value = ""; }
-  else $("q").value = o.text;
-  submit();
+  if (o.place) { $("q").value = ""; submit({[o.place.kind]: [o.place.name]}); }
+  else { $("q").value = o.text; submit(); }
 }
-function submit() {
+// a new search starts from no filters (or from the picked place); facets then narrow it
+function submit(filters = {}) {
+  generation += 1; clearTimeout(timer); $("suggestions").hidden = true;
+  state.filters = filters;
   state.q = $("q").value; state.sort = $("sort").value; state.page = 1; state.interpret = true;
   search();
 }
@@ -161,8 +164,9 @@ $("q").addEventListener("keydown", (e) => {
     items.forEach((li, i) => li.classList.toggle("active", i === active));
   } else if (e.key === "Enter" && active >= 0) { e.preventDefault(); pick(active); }
 });
+$("q").addEventListener("blur", () => setTimeout(() => { $("suggestions").hidden = true; }, 150));
 $("suggestions").addEventListener("mousedown", (e) => { const li = e.target.closest("li"); if (li) pick(Number(li.dataset.i)); });
-$("search-form").addEventListener("submit", (e) => { e.preventDefault(); $("suggestions").hidden = true; submit(); });
+$("search-form").addEventListener("submit", (e) => { e.preventDefault(); submit(); });
 $("sort").addEventListener("change", () => { state.sort = $("sort").value; state.page = 1; search(); });
 $("facets").addEventListener("change", (e) => { if (e.target.dataset.facet) toggleFacet(e.target); });
 $("chips").addEventListener("click", (e) => { if (e.target.tagName === "BUTTON") removeChip(e.target.parentElement.dataset.field); });

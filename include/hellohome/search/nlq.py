@@ -51,6 +51,7 @@ AMENITY = re.compile(r"\bwith\s+(?:a\s+|an\s+)?([a-z][a-z \-]{1,40}?)(?=$|[,.;]|
 CONNECTORS = {"in", "near", "with", "for", "and", "a", "an", "the", "at", "around", "by", "of", "per", "night",
               "nightly", "close", "to", "max", "under", "me", "please", "find", "show", "i", "want", "need"}
 MAX_PLACE_WORDS = 8
+FIELDS = {"price_range": {"price_min", "price_max"}}  # interpretations that set more than one filter
 
 
 @dataclass

@@ -16,7 +16,7 @@ from opensearchpy.exceptions import ConnectionTimeout, NotFoundError
 from hellohome.config import Settings
 from hellohome.errors import HelloHomeError
 from hellohome.search import facets, gazetteer, indexes, nlq, query
-from hellohome.search.request import Filters, Mode, SearchRequest, encode_cursor
+from hellohome.search.request import Filters, Mode, SearchRequest, Sort, encode_cursor
 
 Embed = Callable[[list[str]], list[list[float]]]
 GAZETTEER_TTL_S = 300
@@ -93,9 +93,14 @@ class SearchService:
         cities = {gaz.city_of(n) for n in named}
         parsed = nlq.parse(req.q, gaz, cities.pop() if len(cities) == 1 else None)
         update = {"q": parsed.text, "filters": nlq.merge(req.filters, parsed.filters)}
-        if parsed.sort is not None and "sort" not in req.model_fields_set:
+        explicit = set(req.filters.model_dump(exclude_defaults=True))
+        if parsed.sort is not None and req.sort is Sort.relevance:  # a chosen order wins
             update["sort"] = parsed.sort
-        return req.model_copy(update=update), parsed.as_json()
+        else:
+            explicit.add("sort")
+        # report only what was applied: an explicit filter overrode the rest
+        applied = [i for i in parsed.as_json() if not ({i["field"]} | nlq.FIELDS.get(i["field"], set())) & explicit]
+        return req.model_copy(update=update), applied
 
     def search(self, req: SearchRequest) -> dict:
         started = time.perf_counter()
