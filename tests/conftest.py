@@ -5,6 +5,8 @@ import os
 
 import pytest
 
+pytest_plugins = ["tests.integration.search_fixtures"]
+
 # Tests never touch the demo schema: everything lives in `hellohome_test` (and `hellohome_test_*`).
 os.environ["HH_DB_NAME"] = "hellohome_test"
 # ...and never the demo's indexes or consumer group (the stack's own indexer follows these too)

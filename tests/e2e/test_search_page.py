@@ -13,8 +13,6 @@ from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 from werkzeug.serving import make_server
 
-from tests.integration.search_fixtures import app, search_service, search_settings  # noqa: F401
-
 SHOTS = Path(__file__).resolve().parents[2] / ".stack" / "screenshots"
 
 

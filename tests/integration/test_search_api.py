@@ -12,7 +12,6 @@ from hellohome.config import reload_settings
 from hellohome.db.engine import dispose_engines, get_engine
 from hellohome.search.service import SearchService
 from hellohome.stack import api as api_service
-from tests.integration.search_fixtures import app, client, search_service, search_settings  # noqa: F401
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ from sqlalchemy import text
 
 from hellohome.db.engine import get_engine
 from hellohome.search.request import Filters, Near, SearchRequest, Sort
-from tests.integration.search_fixtures import app, client, search_service, search_settings  # noqa: F401
 
 
 def run(service, **kw):
