@@ -70,8 +70,8 @@ def baseline_queries(rng: random.Random) -> dict:
                   f"AND price <= :pmax GROUP BY 1",
                   f"SELECT MIN(price), AVG(price), MAX(price) FROM properties WHERE status = 'active' AND {match} "
                   f"AND price <= :pmax",
-                  f"SELECT u.role, COUNT(*) FROM properties p JOIN users u ON u.id = p.host_id WHERE p.status = 'active' "
-                  f"AND MATCH(p.title, p.description) AGAINST (:q IN NATURAL LANGUAGE MODE) AND p.price <= :pmax GROUP BY 1",
+                  "SELECT u.role, COUNT(*) FROM properties p JOIN users u ON u.id = p.host_id WHERE p.status = 'active' "
+                  "AND MATCH(p.title, p.description) AGAINST (:q IN NATURAL LANGUAGE MODE) AND p.price <= :pmax GROUP BY 1",
                   f"SELECT COUNT(*) FROM properties WHERE status = 'active' AND {match} AND price <= :pmax"]
     geo = ("SELECT id, ST_Distance_Sphere(POINT(longitude, latitude), POINT(:lon, :lat)) AS d FROM properties "
            "WHERE status = 'active' AND latitude BETWEEN :lat - 0.02 AND :lat + 0.02 "
