@@ -27,7 +27,7 @@ async function search() {
 }
 
 function render(r) {
-  $("summary").textContent = `${r.total.toLocaleString()} listings · ${r.took_ms.total} ms`;
+  $("summary").textContent = `${r.total.toLocaleString()}${r.total_is_exact === false ? "+" : ""} listings · ${r.took_ms.total} ms`;
   $("results").innerHTML = r.hits.map((h) => `
     <li class="card" data-id="${esc(h.id)}"><div class="photo" title="${esc(h.image || "no photo")}"></div><div>
       <h2>${h.highlight.title ? marked(h.highlight.title[0]) : esc(h.title)}</h2>

@@ -12,7 +12,7 @@ PREFIX = "test-search-"
 
 @pytest.fixture(scope="session")
 def search_settings(loaded_db, stack):
-    settings = stack.model_copy(update={"index_prefix": PREFIX, "index_shards": 2})
+    settings = stack.model_copy(update={"index_prefix": PREFIX})
     client = indexes.client(settings)
     client.indices.delete(index=f"{PREFIX}*", ignore_unavailable=True)
     backfill(settings, progress=False, catch_up=False)

@@ -27,6 +27,8 @@ KEYWORD = {"type": "keyword"}
 # place names: exact for facets, folded text for matching; place autocomplete uses a gazetteer of
 # the few hundred distinct names, not shingles on every listing (indexing cost, see bench/backfill)
 PLACE = {"type": "keyword", "fields": {"text": {"type": "text", "analyzer": "folded"}}}
+# every place name of a listing in one text field: one fuzzy clause per word instead of three
+LISTING_PLACE = {**PLACE, "copy_to": "places"}
 
 
 def properties_body(settings: Settings) -> dict:
@@ -44,7 +46,8 @@ def properties_body(settings: Settings) -> dict:
                                  "folded": {"type": "text", "analyzer": "folded"},
                                  "suggest": {"type": "search_as_you_type", "analyzer": "folded"}}},
             "description": {"type": "text", "analyzer": "listing_english"},
-            "property_type": KEYWORD, "room_type": KEYWORD, "city": PLACE, "area": PLACE, "neighbourhood": PLACE,
+            "property_type": KEYWORD, "room_type": KEYWORD, "city": LISTING_PLACE, "area": LISTING_PLACE,
+            "neighbourhood": LISTING_PLACE, "places": {"type": "text", "analyzer": "folded"},
             "amenities": {"type": "keyword", "normalizer": "lowercase"},
             "bedrooms": {"type": "short"}, "beds": {"type": "short"}, "accommodates": {"type": "short"},
             "bathrooms": {"type": "half_float"},

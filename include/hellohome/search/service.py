@@ -122,7 +122,8 @@ class SearchService:
             item["distance_km"] = round(h["sort"][0], 3) if distance else None
             results.append(item)
         return {
-            "total": raw["hits"]["total"]["value"], "page": req.page, "size": req.size, "mode": req.mode.value,
+            "total": raw["hits"]["total"]["value"], "total_is_exact": raw["hits"]["total"]["relation"] == "eq",
+            "page": req.page, "size": req.size, "mode": req.mode.value,
             "sort": req.sort.value, "query": req.q, "filters": req.filters.model_dump(exclude_defaults=True),
             "interpretation": interpretation, "hits": results, "next_cursor": next_cursor,
             "facets": facets.read(raw["aggregations"], query.selected_facets(req.filters)) if req.facets else None,
