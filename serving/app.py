@@ -5,6 +5,7 @@ from flask import Flask
 from flask_limiter import Limiter
 
 from hellohome.config import Settings, get_settings
+from hellohome.enrich.text import TextEmbedder
 from hellohome.logs import configure as configure_logging
 from hellohome.search.service import SearchService
 from serving import errors, metrics
@@ -20,7 +21,10 @@ def create_app(settings: Settings | None = None, search_service: SearchService |
     app = Flask(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.json.sort_keys = False
-    app.extensions["search"] = search_service or SearchService(settings)
+    if search_service is None:
+        embedder = TextEmbedder(settings.text_model)  # loads on the first semantic query
+        search_service = SearchService(settings, embed=lambda texts: embedder.embed(texts).tolist())
+    app.extensions["search"] = search_service
     errors.register(app)
     metrics.install(app)
     limiter = Limiter(rate_limit_key, app=app, storage_uri=settings.redis_url, headers_enabled=True,

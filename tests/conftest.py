@@ -12,6 +12,8 @@ os.environ["HH_DB_NAME"] = "hellohome_test"
 # ...and never the demo's indexes or consumer group (the stack's own indexer follows these too)
 os.environ["HH_INDEX_PREFIX"] = "test-"
 os.environ["HH_INDEXER_GROUP"] = "hellohome-indexer-test"
+# the stack's enricher would embed every test listing in the background; tests run their own
+os.environ["HH_ENRICHER_AUTOSTART"] = "false"
 
 from hellohome.config import get_settings, reload_settings  # noqa: E402
 from hellohome.db.engine import dispose_engines, get_engine  # noqa: E402

@@ -22,6 +22,9 @@ app.add_typer(stack_app, name="stack")
 index_app = typer.Typer(help="Versioned search indexes behind read/write aliases.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(index_app, name="index")
+enrich_app = typer.Typer(help="Text vectors and third-party scores added to indexed documents.",
+                         no_args_is_help=True)
+app.add_typer(enrich_app, name="enrich")
 key_app = typer.Typer(help="API keys for writes and admin endpoints (stored hashed).", no_args_is_help=True)
 app.add_typer(key_app, name="apikey")
 console = Console(stderr=True)
@@ -123,6 +126,19 @@ def _wait_indexed(timeout_s: float) -> None:
 def down() -> None:
     """Stop the local stack (same as `stack down`)."""
     stack_down()
+
+
+# ---------------------------------------------------------------- enrichment
+@enrich_app.command("refresh")
+def enrich_refresh(everything: Annotated[bool, typer.Option("--all", help="re-check every document, not only "
+                                                                          "those without a vector")] = False,
+                   progress: Annotated[bool, typer.Option(help="show a progress bar")] = True) -> None:
+    """Add text vectors to documents that lack them (embedding cache first, model for the rest)."""
+    from hellohome.enrich.enricher import Enricher, refresh
+
+    settings = get_settings()
+    totals = refresh(settings, Enricher(settings), everything=everything, progress=progress)
+    console.print(", ".join(f"{k} {v:,}" for k, v in totals.items()) or "nothing to enrich")
 
 
 # ---------------------------------------------------------------- api keys

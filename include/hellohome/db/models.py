@@ -11,6 +11,7 @@ import decimal
 import enum
 
 from sqlalchemy import (
+    CHAR,
     JSON,
     BigInteger,
     Boolean,
@@ -20,6 +21,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     Numeric,
     SmallInteger,
     String,
@@ -27,7 +29,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.dialects.mysql import DATETIME, MEDIUMTEXT
+from sqlalchemy.dialects.mysql import DATETIME, MEDIUMBLOB, MEDIUMTEXT
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 AUTO_ID_START = 2**62  # first id handed out by AUTO_INCREMENT
@@ -196,6 +198,33 @@ class ApiKey(Base):
     scopes: Mapped[str] = mapped_column(String(100), nullable=False)  # comma-separated: write,admin
     created_at: Mapped[dt.datetime] = mapped_column(MS_TIMESTAMP, **CREATED)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(MS_TIMESTAMP)
+
+
+class EmbeddingCache(Base):
+    """sha256(model id, text) -> vector (float32 bytes): unchanged text is never embedded twice."""
+
+    __tablename__ = "embedding_cache"
+    __table_args__ = (TABLE_ARGS,)
+
+    hash: Mapped[str] = mapped_column(CHAR(64), primary_key=True)
+    model_id: Mapped[str] = mapped_column(String(200), nullable=False)
+    dim: Mapped[int] = mapped_column(SmallInteger, nullable=False)
+    vector: Mapped[bytes] = mapped_column(LargeBinary().with_variant(MEDIUMBLOB(), "mysql", "mariadb"), nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(MS_TIMESTAMP, **CREATED)
+
+
+class ProviderCache(Base):
+    """Third-party answers (or failures) per provider and rounded location, until expires_at."""
+
+    __tablename__ = "provider_cache"
+    __table_args__ = (TABLE_ARGS,)
+
+    provider: Mapped[str] = mapped_column(String(32), primary_key=True)
+    geo_key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    payload: Mapped[dict | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(String(500))
+    fetched_at: Mapped[dt.datetime] = mapped_column(MS_TIMESTAMP, nullable=False)
+    expires_at: Mapped[dt.datetime] = mapped_column(MS_TIMESTAMP, nullable=False)
 
 
 # Columns whose change must bump properties.version (the trigger; checked by test_migrations).

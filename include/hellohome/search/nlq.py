@@ -43,7 +43,7 @@ PROPERTY_WORDS = {"condo": "condo", "condos": "condo", "condominium": "condo", "
                   "townhouses": "townhouse", "house": "home", "houses": "home", "home": "home", "loft": "loft",
                   "cottage": "cottage", "bungalow": "bungalow", "villa": "villa", "cabin": "cabin",
                   "guesthouse": "guesthouse", "serviced apartment": "serviced apartment", "boat": "boat",
-                  "castle": "castle", "hostel": "hostel", "bed and breakfast": "bed and breakfast"}
+                  "hostel": "hostel", "bed and breakfast": "bed and breakfast"}
 # "near the castle" is a landmark, not a property type
 PROPERTY = re.compile(r"(?<!near )(?<!near the )(?<!by the )(?<!to the )\b(" + "|".join(sorted(PROPERTY_WORDS, key=len, reverse=True)) + r")\b", re.I)
 AMENITY = re.compile(r"\bwith\s+(?:a\s+|an\s+)?([a-z][a-z \-]{1,40}?)(?=$|[,.;]|\s+(?:and|in|near|under|for|max)\b)",

@@ -50,6 +50,7 @@ class SearchService:
         self.alias = indexes.read_alias("properties", settings.index_prefix)
         self.pipeline = f"{settings.index_prefix}hybrid-minmax"
         self._gazetteer: tuple[float, gazetteer.Gazetteer] | None = None
+        self._pipeline_ready = False
         self._lock = threading.Lock()
 
     def _call(self, fn, **kwargs) -> dict:
@@ -109,7 +110,12 @@ class SearchService:
             req = req.model_copy(update={"mode": Mode.bm25})  # nothing to embed: plain filtered search
         vector = self._vector_of(req.q) if req.mode is not Mode.bm25 else None
         body = query.build(req, vector)
-        params = {"search_pipeline": self.pipeline} if req.mode is Mode.hybrid else {}
+        params = {}
+        if req.mode is Mode.hybrid:
+            if not self._pipeline_ready:
+                self.ensure_pipeline()
+                self._pipeline_ready = True
+            params = {"search_pipeline": self.pipeline}
         raw = self._call(self.client.search, index=self.alias, body=body, params=params)
         hits = raw["hits"]["hits"]
         next_cursor = None

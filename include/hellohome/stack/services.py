@@ -6,14 +6,14 @@ from types import ModuleType
 
 from hellohome.config import Settings
 from hellohome.errors import HelloHomeError
-from hellohome.stack import api, connect, indexer, kafka, mariadb, opensearch, prometheus, redis, s3
+from hellohome.stack import api, connect, enricher, indexer, kafka, mariadb, opensearch, prometheus, redis, s3
 
 SERVICES: dict[str, ModuleType] = {
     "mariadb": mariadb, "kafka": kafka, "connect": connect, "opensearch": opensearch, "s3": s3,
     "prometheus": prometheus, "redis": redis,
 }
 # started once the connector is registered: it consumes what the connector produces
-CONSUMERS: dict[str, ModuleType] = {"indexer": indexer, "api": api}
+CONSUMERS: dict[str, ModuleType] = {"indexer": indexer, "enricher": enricher, "api": api}
 
 
 def up(settings: Settings) -> dict[str, float]:
@@ -37,7 +37,9 @@ def down(settings: Settings) -> list[tuple[str, bool]]:
 
 
 def status(settings: Settings) -> list[dict]:
-    return [module.status(settings) for module in _all().values()]
+    """Every enabled service (a disabled enricher is not listed unless it runs anyway)."""
+    rows = [module.status(settings) for module in _all().values()]
+    return [r for r in rows if r["service"] != "enricher" or settings.enricher_autostart or r["pid"]]
 
 
 def log_path(settings: Settings, service: str) -> Path:

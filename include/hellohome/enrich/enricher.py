@@ -1,0 +1,193 @@
+"""The enrichment stage: its own consumer group over the change topics, adding text vectors (and
+cached third-party scores) to documents the indexer has already written.
+
+Safety against a late enrichment overwriting a newer edit: the vector is computed from the text of
+the document as read (with its seq_no), and written with `if_seq_no`/`if_primary_term`; if the
+indexer wrote a newer version meanwhile, the update fails with 409 and the document is read again.
+A document behind the event's version (the indexer has not caught up) is retried until it is.
+"""
+from __future__ import annotations
+
+import logging
+import time
+
+from confluent_kafka import Consumer, Message
+from opensearchpy import helpers
+from prometheus_client import Counter, Histogram
+from sqlalchemy import bindparam, text
+
+from hellohome.cdc.envelope import EnvelopeError, parse
+from hellohome.cdc.topics import change_topic
+from hellohome.config import Settings
+from hellohome.db.engine import get_engine
+from hellohome.enrich import cache
+from hellohome.enrich.text import TextEmbedder, embedding_text, text_hash
+from hellohome.search import indexes
+
+log = logging.getLogger("hellohome.enricher")
+INDEXABLE = text("SELECT id FROM properties WHERE id IN :ids AND status <> 'deleted'").bindparams(
+    bindparam("ids", expanding=True))
+TEXT_FIELDS = ["title", "description", "neighbourhood", "area", "city", "source_version", "enrichment"]
+
+EVENTS = Counter("hellohome_enricher_events_total", "change events read by the enricher", ["table"])
+DOCS = Counter("hellohome_enricher_documents_total", "documents handled, by outcome", ["outcome"])
+CACHE = Counter("hellohome_enricher_embedding_cache_total", "embedding cache lookups", ["result"])
+EMBED_SECONDS = Histogram("hellohome_enricher_embed_seconds", "time to embed one batch of texts",
+                          buckets=(.05, .1, .25, .5, 1, 2, 5, 10, 30))
+COMMIT_TO_ENRICHED = Histogram("hellohome_enricher_commit_to_enriched_seconds",
+                               "database commit -> vector written (not yet refreshed)",
+                               buckets=(.25, .5, 1, 2, 5, 10, 20, 30, 60, 120, 300))
+
+
+class Enricher:
+    def __init__(self, settings: Settings, embedder: TextEmbedder | None = None, group_id: str | None = None,
+                 wait_s: float = 30.0):
+        self.settings = settings
+        self.embedder = embedder or TextEmbedder(settings.text_model)
+        if self.embedder.dim != settings.text_vector_dim:
+            raise ValueError(f"HH_TEXT_VECTOR_DIM={settings.text_vector_dim} but {self.embedder.model_id} "
+                             f"gives {self.embedder.dim}-d vectors")
+        self.alias = indexes.read_alias("properties", settings.index_prefix)
+        self.search = indexes.client(settings)
+        self.engine = get_engine("app", settings.db_name)
+        self.wait_s = wait_s
+        self.stopping = False
+        self.group_id = group_id or settings.enricher_group
+
+    def stop(self, *_args) -> None:
+        self.stopping = True
+
+    def run(self, idle_exit_s: float | None = None, batch_max: int = 256) -> None:
+        consumer = Consumer({"bootstrap.servers": self.settings.kafka_bootstrap, "group.id": self.group_id,
+                             "enable.auto.commit": False, "auto.offset.reset": "earliest",
+                             "max.poll.interval.ms": 900_000, "log_level": 3})
+        consumer.subscribe([change_topic(self.settings.db_name, t) for t in ("properties", "property_images")])
+        self.embedder.model()  # load before the first batch, not inside its latency
+        log.info("enricher started", extra={"fields": {"model": self.embedder.model_id, "group": self.group_id}})
+        idle_since = time.monotonic()
+        try:
+            while not self.stopping:
+                messages = consumer.consume(num_messages=batch_max, timeout=0.2)
+                if messages:
+                    self.enrich(self._wanted(messages))
+                    consumer.commit(asynchronous=False)
+                    idle_since = time.monotonic()
+                elif idle_exit_s is not None and time.monotonic() - idle_since > idle_exit_s:
+                    break
+        finally:
+            consumer.close()
+            log.info("enricher stopped")
+
+    def _wanted(self, messages: list[Message]) -> dict[int, tuple[int, int]]:
+        """property id -> (version its document must have reached, commit time ms)."""
+        wanted: dict[int, tuple[int, int]] = {}
+        for msg in messages:
+            if msg.error():
+                continue
+            table = msg.topic().rsplit(".", 1)[-1]
+            EVENTS.labels(table).inc()
+            try:
+                event = parse(table, msg.key(), msg.value())
+            except EnvelopeError:
+                continue  # the indexer dead-letters it; nothing here to enrich
+            if event is None or event.op in ("t", "d") or not event.after:
+                continue
+            row = event.after
+            pid = row.get("id") if table == "properties" else row.get("property_id")
+            if isinstance(pid, int) and row.get("status", "active") != "deleted":
+                version = row.get("version", 0) if table == "properties" else 0
+                prior = wanted.get(pid, (0, 0))
+                wanted[pid] = (max(prior[0], version), max(prior[1], event.source_ts_ms))
+        return wanted
+
+    def vectors_for(self, texts: dict[str, str]) -> dict[str, list[float]]:
+        """hash -> vector, from the cache or embedded now (and cached)."""
+        with self.engine.connect() as conn:
+            found = cache.get_many(conn, list(texts))
+        CACHE.labels("hit").inc(len(found))
+        missing = {h: t for h, t in texts.items() if h not in found}
+        if missing:
+            CACHE.labels("miss").inc(len(missing))
+            started = time.perf_counter()
+            embedded = dict(zip(missing, self.embedder.embed(list(missing.values())), strict=True))
+            EMBED_SECONDS.observe(time.perf_counter() - started)
+            cache.put_many(self.engine, self.embedder.model_id, embedded)
+            found.update(embedded)
+        return {h: [round(float(x), 6) for x in v] for h, v in found.items()}
+
+    def _indexable(self, ids: list[int]) -> set[int]:
+        if not ids:
+            return set()
+        with self.engine.connect() as conn:
+            return set(conn.execute(INDEXABLE, {"ids": ids}).scalars())
+
+    def enrich(self, wanted: dict[int, tuple[int, int]]) -> dict[str, int]:
+        outcome = {"enriched": 0, "unchanged": 0, "gone": 0, "gave_up": 0}
+        pending, deadline = dict(wanted), time.monotonic() + self.wait_s
+        while pending and not self.stopping:
+            docs = self.search.mget(index=self.alias, body={"ids": [str(i) for i in pending]},
+                                    params={"_source_includes": ",".join(TEXT_FIELDS)})["docs"]
+            absent = [int(d["_id"]) for d in docs if not d.get("found")]
+            for pid in set(absent) - self._indexable(absent):
+                outcome["gone"] += 1  # deleted since: nothing to wait for
+                pending.pop(pid)
+            actions, texts, ready = [], {}, {}
+            for d in docs:
+                pid = int(d["_id"])
+                if not d.get("found"):
+                    continue  # not indexed yet (or deleted): retried until the deadline
+                src = d["_source"]
+                if (src.get("source_version") or 0) < pending[pid][0]:
+                    continue  # the indexer has not written this version yet
+                key = text_hash(self.embedder.model_id, embedding_text(src))
+                if ((src.get("enrichment") or {}).get("text") or {}).get("hash") == key:
+                    outcome["unchanged"] += 1
+                    pending.pop(pid)
+                    continue
+                texts[key] = embedding_text(src)
+                ready[pid] = (d, key)
+            vectors = self.vectors_for(texts) if texts else {}
+            for d, key in ready.values():
+                actions.append({"_op_type": "update", "_index": d["_index"], "_id": d["_id"],
+                                "if_seq_no": d["_seq_no"], "if_primary_term": d["_primary_term"],
+                                "doc": {"text_vector": vectors[key],
+                                        "enrichment": {"text": {"model": self.embedder.model_id, "hash": key}}}})
+            for ok, item in helpers.streaming_bulk(self.search, actions, raise_on_error=False, max_retries=3):
+                result = item["update"]
+                pid = int(result["_id"])
+                if ok:
+                    outcome["enriched"] += 1
+                    COMMIT_TO_ENRICHED.observe(max(0.0, time.time() - pending[pid][1] / 1000))
+                    pending.pop(pid)
+                elif result.get("status") == 404:
+                    outcome["gone"] += 1
+                    pending.pop(pid)
+                # 409: a newer write landed after our read; read it again
+            if pending:
+                if time.monotonic() > deadline:
+                    outcome["gave_up"] += len(pending)
+                    log.warning("documents not ready for enrichment", extra={"fields": {"ids": list(pending)[:20]}})
+                    break
+                time.sleep(0.2)
+        for name, count in outcome.items():
+            DOCS.labels(name).inc(count)
+        return outcome
+
+
+def refresh(settings: Settings, enricher: Enricher, everything: bool = False, batch: int = 256,
+            progress: bool = True) -> dict[str, int]:
+    """Enrich every document without a text vector (or every document): the batch side of the
+    enricher, for a new model, a fresh index, or events it gave up on."""
+    from tqdm import tqdm
+
+    query = {"match_all": {}} if everything else {"bool": {"must_not": [{"exists": {"field": "text_vector"}}]}}
+    ids = [int(h["_id"]) for h in helpers.scan(enricher.search, index=enricher.alias, query={"query": query},
+                                               _source=False, size=5000)]
+    totals: dict[str, int] = {}
+    with tqdm(total=len(ids), unit="doc", desc="enrich", disable=not progress) as bar:
+        for start in range(0, len(ids), batch):
+            chunk = ids[start:start + batch]
+            for name, count in enricher.enrich(dict.fromkeys(chunk, (0, int(time.time() * 1000)))).items():
+                totals[name] = totals.get(name, 0) + count
+            bar.update(len(chunk))
+    return totals
