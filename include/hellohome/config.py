@@ -97,6 +97,17 @@ class Settings(BaseSettings):
     enricher_group: str = "hellohome-enricher"
     enricher_metrics_port: int = 9109
     enricher_autostart: bool = True  # `stack up` starts it; the tests run their own
+    # third-party scores: without a key the offline estimate (or null with a reason) stands in
+    walkscore_url: str = "https://api.walkscore.com"
+    walkscore_key: SecretStr | None = None
+    greatschools_url: str = "https://gs-api.greatschools.org"
+    greatschools_key: SecretStr | None = None
+    crimeometer_url: str = "https://api.crimeometer.com"
+    crimeometer_key: SecretStr | None = None
+    provider_timeout_s: float = 3.0
+    provider_rate_per_s: float = 5.0  # per provider and process
+    provider_ttl_h: float = 24.0
+    provider_geo_precision: int = 3  # decimals of lat/lon in the cache key (~110 m): neighbours share a call
     image_vector_dim: int = 1280
 
     @property

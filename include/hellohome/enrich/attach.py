@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from sqlalchemy import Connection
 
-from hellohome.config import get_settings
+from hellohome.config import Settings, get_settings
 from hellohome.enrich import cache
+from hellohome.enrich.scores import Scorer
 from hellohome.enrich.text import embedding_text, model_id, text_hash
 
 
@@ -15,15 +16,33 @@ def text_keys(docs: dict[int, dict], model: str) -> dict[int, str]:
     return {pid: text_hash(mid, embedding_text(doc)) for pid, doc in docs.items()}
 
 
+_scorers: dict[int, Scorer] = {}
+
+
+def _scorer(settings: Settings) -> Scorer:
+    """One cache-reading scorer per settings object (get_settings() returns the same one)."""
+    if id(settings) not in _scorers:
+        _scorers[id(settings)] = Scorer(settings, engine=None, client=None, alias="")
+    return _scorers[id(settings)]
+
+
 def attach_cached(conn: Connection, docs: dict[int, dict]) -> None:
     if not docs:
         return
-    model = get_settings().text_model
-    keys = text_keys(docs, model)
+    settings = get_settings()
+    keys = text_keys(docs, settings.text_model)
     vectors = cache.get_many(conn, list(keys.values()))
-    mid = model_id(model)
+    mid = model_id(settings.text_model)
+    scorer = _scorer(settings)
+    places = {pid: scorer.key(d["location"]["lat"], d["location"]["lon"]) for pid, d in docs.items()}
+    scores = scorer.cached(conn, set(places.values()))
     for pid, doc in docs.items():
+        enrichment = {}
         vector = vectors.get(keys[pid])
         if vector is not None:
             doc["text_vector"] = [round(float(x), 6) for x in vector]
-            doc["enrichment"] = {"text": {"model": mid, "hash": keys[pid]}}
+            enrichment["text"] = {"model": mid, "hash": keys[pid]}
+        if places[pid] in scores:
+            enrichment["scores"] = scores[places[pid]]
+        if enrichment:
+            doc["enrichment"] = enrichment

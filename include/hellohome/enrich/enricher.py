@@ -21,13 +21,14 @@ from hellohome.cdc.topics import change_topic
 from hellohome.config import Settings
 from hellohome.db.engine import get_engine
 from hellohome.enrich import cache
+from hellohome.enrich.scores import Scorer
 from hellohome.enrich.text import TextEmbedder, embedding_text, text_hash
 from hellohome.search import indexes
 
 log = logging.getLogger("hellohome.enricher")
 INDEXABLE = text("SELECT id FROM properties WHERE id IN :ids AND status <> 'deleted'").bindparams(
     bindparam("ids", expanding=True))
-TEXT_FIELDS = ["title", "description", "neighbourhood", "area", "city", "source_version", "enrichment"]
+TEXT_FIELDS = ["title", "description", "neighbourhood", "area", "city", "location", "source_version", "enrichment"]
 
 EVENTS = Counter("hellohome_enricher_events_total", "change events read by the enricher", ["table"])
 DOCS = Counter("hellohome_enricher_documents_total", "documents handled, by outcome", ["outcome"])
@@ -50,6 +51,7 @@ class Enricher:
         self.alias = indexes.read_alias("properties", settings.index_prefix)
         self.search = indexes.client(settings)
         self.engine = get_engine("app", settings.db_name)
+        self.scorer = Scorer(settings, self.engine, self.search, self.alias)
         self.wait_s = wait_s
         self.stopping = False
         self.group_id = group_id or settings.enricher_group
@@ -140,18 +142,28 @@ class Enricher:
                 if (src.get("source_version") or 0) < pending[pid][0]:
                     continue  # the indexer has not written this version yet
                 key = text_hash(self.embedder.model_id, embedding_text(src))
-                if ((src.get("enrichment") or {}).get("text") or {}).get("hash") == key:
+                done = src.get("enrichment") or {}
+                location = src["location"]
+                need_text = (done.get("text") or {}).get("hash") != key
+                need_scores = (done.get("scores") or {}).get("geo_key") != self.scorer.key(location["lat"],
+                                                                                              location["lon"])
+                if not need_text and not need_scores:
                     outcome["unchanged"] += 1
                     pending.pop(pid)
                     continue
-                texts[key] = embedding_text(src)
-                ready[pid] = (d, key)
+                if need_text:
+                    texts[key] = embedding_text(src)
+                ready[pid] = (d, key if need_text else None, location if need_scores else None)
             vectors = self.vectors_for(texts) if texts else {}
-            for d, key in ready.values():
+            for d, key, location in ready.values():
+                update: dict = {"enrichment": {}}
+                if key is not None:
+                    update["text_vector"] = vectors[key]
+                    update["enrichment"]["text"] = {"model": self.embedder.model_id, "hash": key}
+                if location is not None:
+                    update["enrichment"]["scores"] = self.scorer.scores(location["lat"], location["lon"])
                 actions.append({"_op_type": "update", "_index": d["_index"], "_id": d["_id"],
-                                "if_seq_no": d["_seq_no"], "if_primary_term": d["_primary_term"],
-                                "doc": {"text_vector": vectors[key],
-                                        "enrichment": {"text": {"model": self.embedder.model_id, "hash": key}}}})
+                                "if_seq_no": d["_seq_no"], "if_primary_term": d["_primary_term"], "doc": update})
             for ok, item in helpers.streaming_bulk(self.search, actions, raise_on_error=False, max_retries=3):
                 result = item["update"]
                 pid = int(result["_id"])

@@ -21,7 +21,7 @@ HIGHLIGHT = {"pre_tags": ["<mark>"], "post_tags": ["</mark>"], "encoder": "html"
                         "description": {"fragment_size": 160, "number_of_fragments": 1}}}
 SOURCE = ["id", "title", "price", "currency", "city", "area", "neighbourhood", "room_type", "property_type",
           "bedrooms", "bathrooms", "accommodates", "review_score", "number_of_reviews", "location", "images",
-          "host.name", "host.is_superhost", "amenities", "minimum_nights", "availability_365"]
+          "host.name", "host.is_superhost", "amenities", "minimum_nights", "availability_365", "enrichment.scores"]
 SEARCHABLE = {"term": {"status": "active"}}
 TIE_BREAK = {"id": "asc"}  # unique, so every order is total and search_after never skips or repeats
 KNN_CANDIDATES = 100

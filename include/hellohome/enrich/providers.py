@@ -1,0 +1,209 @@
+"""Third-party neighbourhood scores: Walk Score, GreatSchools and CrimeoMeter over HTTP, each behind
+timeouts, retries with backoff, a rate limit and a circuit breaker; answers cached 24 h in
+MariaDB per rounded location, so neighbours share one call. Without a key a provider is replaced
+by an offline estimate from local data, marked `source: "estimated"`.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+
+import requests
+from sqlalchemy import Engine, text
+from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential
+
+from hellohome.config import Settings
+
+GET = text("SELECT payload, error FROM provider_cache WHERE provider = :p AND geo_key = :k AND expires_at > :now")
+PUT = text("""INSERT INTO provider_cache (provider, geo_key, payload, error, fetched_at, expires_at)
+              VALUES (:p, :k, :payload, :error, :now, :expires)
+              ON DUPLICATE KEY UPDATE payload = VALUES(payload), error = VALUES(error),
+                                      fetched_at = VALUES(fetched_at), expires_at = VALUES(expires_at)""")
+FAILURE_TTL = dt.timedelta(hours=1)  # a failed call is retried after an hour, not a day
+
+
+class ProviderError(Exception):
+    pass
+
+
+class Retryable(ProviderError):
+    """Timeouts, connection errors, 429 and 5xx: worth another attempt."""
+
+
+class CircuitOpen(ProviderError):
+    pass
+
+
+def geo_key(lat: float, lon: float, precision: int) -> str:
+    return f"{round(lat, precision):.{precision}f},{round(lon, precision):.{precision}f}"
+
+
+@dataclass
+class CircuitBreaker:
+    """Open after `threshold` consecutive failures; after `cooldown_s` one trial call (half-open)
+    decides whether to close again."""
+    threshold: int = 5
+    cooldown_s: float = 30.0
+    failures: int = 0
+    opened_at: float | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def state(self) -> str:
+        if self.opened_at is None:
+            return "closed"
+        return "half-open" if time.monotonic() - self.opened_at >= self.cooldown_s else "open"
+
+    def before(self) -> None:
+        with self._lock:
+            if self.state == "open":
+                raise CircuitOpen("circuit open after repeated failures")
+
+    def record(self, ok: bool) -> None:
+        with self._lock:
+            if ok:
+                self.failures, self.opened_at = 0, None
+            else:
+                self.failures += 1
+                if self.failures >= self.threshold or self.opened_at is not None:
+                    self.opened_at = time.monotonic()
+
+
+class RateLimit:
+    """At most `per_s` calls a second from this process (spaced evenly)."""
+
+    def __init__(self, per_s: float):
+        self.interval, self.next_at, self.lock = 1.0 / per_s, 0.0, threading.Lock()
+
+    def wait(self) -> None:
+        with self.lock:
+            now = time.monotonic()
+            delay, self.next_at = max(0.0, self.next_at - now), max(now, self.next_at) + self.interval
+        if delay:
+            time.sleep(delay)
+
+
+class HttpProvider:
+    name = "http"
+
+    def __init__(self, base_url: str, key: str, timeout_s: float = 3.0, rate_per_s: float = 5.0,
+                 breaker: CircuitBreaker | None = None):
+        self.base_url, self.key, self.timeout_s = base_url.rstrip("/"), key, timeout_s
+        self.rate, self.breaker = RateLimit(rate_per_s), breaker or CircuitBreaker()
+        self.session = requests.Session()
+
+    def request(self, lat: float, lon: float) -> requests.Response:
+        raise NotImplementedError
+
+    def parse(self, body) -> dict:
+        raise NotImplementedError
+
+    @retry(retry=retry_if_exception_type(Retryable), stop=stop_after_attempt(3),
+           wait=wait_exponential(multiplier=0.2, max=2), reraise=True)
+    def _attempt(self, lat: float, lon: float) -> dict:
+        self.rate.wait()
+        try:
+            response = self.request(lat, lon)
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise Retryable(f"{exc.__class__.__name__}") from exc
+        if response.status_code == 429 or response.status_code >= 500:
+            raise Retryable(f"HTTP {response.status_code}")
+        if response.status_code != 200:
+            raise ProviderError(f"HTTP {response.status_code}")
+        try:
+            return self.parse(response.json())
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ProviderError(f"unexpected answer: {exc}") from exc
+
+    def fetch(self, lat: float, lon: float) -> dict:
+        self.breaker.before()
+        try:
+            result = self._attempt(lat, lon)
+        except ProviderError:
+            self.breaker.record(False)
+            raise
+        self.breaker.record(True)
+        return result
+
+
+class WalkScore(HttpProvider):
+    """GET /score?format=json&lat&lon&address&transit=1&bike=1&wsapikey (status 1 = success)."""
+    name = "walkscore"
+
+    def request(self, lat, lon):
+        return self.session.get(f"{self.base_url}/score", timeout=self.timeout_s, params={
+            "format": "json", "lat": lat, "lon": lon, "address": "", "transit": 1, "bike": 1, "wsapikey": self.key})
+
+    def parse(self, body) -> dict:
+        if body["status"] == 2:
+            raise Retryable("score not yet available (status 2)")
+        if body["status"] != 1:
+            raise ProviderError(f"status {body['status']}")
+        return {"walk_score": body.get("walkscore"), "transit_score": (body.get("transit") or {}).get("score"),
+                "bike_score": (body.get("bike") or {}).get("score")}
+
+
+class GreatSchools(HttpProvider):
+    """GET /nearby-schools?lat&lon&limit&distance with X-API-Key: {"schools": [{"rating", ...}]}."""
+    name = "greatschools"
+
+    def request(self, lat, lon):
+        return self.session.get(f"{self.base_url}/nearby-schools", timeout=self.timeout_s, headers={
+            "X-API-Key": self.key}, params={"lat": lat, "lon": lon, "limit": 10, "distance": 2})
+
+    def parse(self, body) -> dict:
+        ratings = [s["rating"] for s in body["schools"] if isinstance(s.get("rating"), int | float)]
+        return {"school_rating": round(sum(ratings) / len(ratings), 1) if ratings else None,
+                "schools_nearby": len(body["schools"])}
+
+
+class CrimeoMeter(HttpProvider):
+    """GET /v1/incidents/stats?lat&lon&distance&datetime_ini&datetime_end with x-api-key."""
+    name = "crimeometer"
+
+    def request(self, lat, lon):
+        end = dt.datetime.now(dt.UTC)
+        fmt = "%Y-%m-%dT%H:%M:%S.000Z"
+        return self.session.get(f"{self.base_url}/v1/incidents/stats", timeout=self.timeout_s, headers={
+            "x-api-key": self.key}, params={"lat": lat, "lon": lon, "distance": "1km",
+                                            "datetime_ini": (end - dt.timedelta(days=365)).strftime(fmt),
+                                            "datetime_end": end.strftime(fmt)})
+
+    def parse(self, body) -> dict:
+        stats = body[0] if isinstance(body, list) else body
+        return {"crime_incidents_1km_year": int(stats["total_incidents"])}
+
+
+def configured(settings: Settings) -> dict[str, HttpProvider | None]:
+    """name -> a client, or None where no key is configured (the offline estimate stands in)."""
+    def make(cls, url, key):
+        return cls(url, key.get_secret_value(), settings.provider_timeout_s, settings.provider_rate_per_s) if key else None
+
+    return {"walkscore": make(WalkScore, settings.walkscore_url, settings.walkscore_key),
+            "greatschools": make(GreatSchools, settings.greatschools_url, settings.greatschools_key),
+            "crimeometer": make(CrimeoMeter, settings.crimeometer_url, settings.crimeometer_key)}
+
+
+def cached_fetch(engine: Engine, provider: HttpProvider, key: str, lat: float, lon: float,
+                 ttl: dt.timedelta) -> tuple[dict | None, str | None]:
+    """(fields, error): from the cache while fresh, else one call (whose answer or failure is cached)."""
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    with engine.connect() as conn:
+        hit = conn.execute(GET, {"p": provider.name, "k": key, "now": now}).first()
+    if hit is not None:
+        payload = json.loads(hit.payload) if isinstance(hit.payload, str) else hit.payload
+        return payload, hit.error
+    try:
+        fields, error = provider.fetch(lat, lon), None
+    except CircuitOpen as exc:
+        return None, str(exc)  # not cached: the breaker decides when to try again
+    except ProviderError as exc:
+        fields, error = None, str(exc)[:500]
+    with engine.begin() as conn:
+        conn.execute(PUT, {"p": provider.name, "k": key, "payload": None if fields is None else json.dumps(fields),
+                           "error": error, "now": now, "expires": now + (ttl if error is None else FAILURE_TTL)})
+    return fields, error
+

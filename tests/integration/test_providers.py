@@ -1,0 +1,161 @@
+"""Third-party clients against a local HTTP server speaking each API's documented shape (the real
+services are paid and unreachable here): 24 h cache, retries, rate limit, circuit breaker."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+from sqlalchemy import text
+
+from hellohome.db.engine import get_engine
+from hellohome.enrich.providers import (
+    CircuitBreaker,
+    CircuitOpen,
+    CrimeoMeter,
+    GreatSchools,
+    RateLimit,
+    WalkScore,
+    cached_fetch,
+)
+from hellohome.enrich.scores import Scorer
+from hellohome.search import indexes
+
+ANSWERS = {
+    "/score": {"status": 1, "walkscore": 98, "description": "Walker's Paradise", "transit": {"score": 100},
+               "bike": {"score": 71}, "snapped_lat": 40.71, "snapped_lon": -74.0},
+    "/nearby-schools": {"schools": [{"name": "PS 1", "rating": 8}, {"name": "PS 2", "rating": 5},
+                                    {"name": "New school", "rating": None}]},
+    "/v1/incidents/stats": [{"total_incidents": 412, "report_types": [{"type": "theft", "count": 300}]}],
+}
+AUTH = {"/score": ("query", "wsapikey"), "/nearby-schools": ("header", "X-API-Key"),
+        "/v1/incidents/stats": ("header", "x-api-key")}
+
+
+class FakeApis(BaseHTTPRequestHandler):
+    calls: dict[str, int] = {}
+    failures: dict[str, list[int]] = {}
+
+    def do_GET(self):  # noqa: N802
+        url = urlparse(self.path)
+        FakeApis.calls[url.path] = FakeApis.calls.get(url.path, 0) + 1
+        where, name = AUTH[url.path]
+        key = parse_qs(url.query).get(name, [None])[0] if where == "query" else self.headers.get(name)
+        queued = FakeApis.failures.get(url.path) or []
+        status = queued.pop(0) if queued else (200 if key == "good-key" else 403)
+        body = json.dumps(ANSWERS[url.path] if status == 200 else {"error": "nope"}).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def fake_apis():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeApis)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+@pytest.fixture(autouse=True)
+def reset_server():
+    FakeApis.calls.clear()
+    FakeApis.failures.clear()
+
+
+@pytest.fixture
+def engine(loaded_db):
+    return get_engine("app")
+
+
+def somewhere() -> tuple[float, float, str]:
+    lat, lon = round(random.uniform(40.5, 40.9), 3), round(random.uniform(-74.2, -73.7), 3)
+    return lat, lon, f"{lat:.3f},{lon:.3f}"
+
+
+def test_a_second_call_within_24h_makes_no_request_and_after_expiry_it_does(fake_apis, engine):
+    provider, ttl = WalkScore(fake_apis, "good-key"), dt.timedelta(hours=24)
+    lat, lon, key = somewhere()
+    first = cached_fetch(engine, provider, key, lat, lon, ttl)
+    assert first == ({"walk_score": 98, "transit_score": 100, "bike_score": 71}, None)
+    assert cached_fetch(engine, provider, key, lat + 0.0002, lon, ttl) == first  # a neighbour shares it
+    assert FakeApis.calls["/score"] == 1
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE provider_cache SET expires_at = :past WHERE geo_key = :k"),
+                     {"past": dt.datetime(2020, 1, 1), "k": key})
+    cached_fetch(engine, provider, key, lat, lon, ttl)
+    assert FakeApis.calls["/score"] == 2
+
+
+def test_shapes_of_the_other_apis(fake_apis):
+    assert GreatSchools(fake_apis, "good-key").fetch(40.7, -74.0) == {"school_rating": 6.5, "schools_nearby": 3}
+    assert CrimeoMeter(fake_apis, "good-key").fetch(40.7, -74.0) == {"crime_incidents_1km_year": 412}
+
+
+def test_retries_with_backoff_then_succeeds(fake_apis):
+    FakeApis.failures["/nearby-schools"] = [503, 429]
+    assert GreatSchools(fake_apis, "good-key").fetch(40.7, -74.0)["school_rating"] == 6.5
+    assert FakeApis.calls["/nearby-schools"] == 3
+
+
+def test_a_refused_key_is_not_retried_and_is_cached_as_a_failure(fake_apis, engine):
+    lat, lon, key = somewhere()
+    values, error = cached_fetch(engine, WalkScore(fake_apis, "bad-key"), key, lat, lon, dt.timedelta(hours=24))
+    assert values is None and "403" in error and FakeApis.calls["/score"] == 1
+    cached_fetch(engine, WalkScore(fake_apis, "bad-key"), key, lat, lon, dt.timedelta(hours=24))
+    assert FakeApis.calls["/score"] == 1
+
+
+def test_circuit_breaker_opens_and_closes(fake_apis):
+    provider = CrimeoMeter(fake_apis, "good-key", breaker=CircuitBreaker(threshold=2, cooldown_s=0.5))
+    FakeApis.failures["/v1/incidents/stats"] = [500] * 6
+    for _ in range(2):
+        with pytest.raises(Exception, match="HTTP 500"):
+            provider.fetch(40.7, -74.0)
+    assert provider.breaker.state == "open"
+    calls = FakeApis.calls["/v1/incidents/stats"]
+    with pytest.raises(CircuitOpen):
+        provider.fetch(40.7, -74.0)
+    assert FakeApis.calls["/v1/incidents/stats"] == calls  # no request while open
+    time.sleep(0.6)
+    assert provider.breaker.state == "half-open"
+    assert provider.fetch(40.7, -74.0) == {"crime_incidents_1km_year": 412}
+    assert provider.breaker.state == "closed"
+
+
+def test_rate_limit_spaces_calls():
+    limit, started = RateLimit(per_s=20), time.monotonic()
+    for _ in range(6):
+        limit.wait()
+    assert time.monotonic() - started >= 0.24
+
+
+def test_scores_with_keys_and_a_failing_provider(fake_apis, engine, stack):
+    FakeApis.failures["/nearby-schools"] = [500] * 3
+    providers = {"walkscore": WalkScore(fake_apis, "good-key"), "greatschools": GreatSchools(fake_apis, "good-key"),
+                 "crimeometer": CrimeoMeter(fake_apis, "good-key")}
+    scorer = Scorer(stack, engine, indexes.client(stack), "unused", providers)
+    lat, lon, _ = somewhere()
+    scores = scorer.scores(lat, lon)
+    assert scores["walk_score"] == 98 and scores["crime_incidents_1km_year"] == 412
+    assert scores["school_rating"] is None and "HTTP 500" in scores["reason"]["greatschools"]
+    assert scores["source"] == {"walkscore": "api", "greatschools": "unavailable", "crimeometer": "api"}
+
+
+def test_without_keys_walkability_is_estimated_from_listing_density(search_settings, engine):
+    scorer = Scorer(search_settings, engine, indexes.client(search_settings),
+                    indexes.read_alias("properties", search_settings.index_prefix),
+                    {"walkscore": None, "greatschools": None, "crimeometer": None})
+    midtown, staten = scorer.scores(40.7549, -73.9840), scorer.scores(40.5795, -74.1502)
+    assert midtown["source"]["walkscore"] == "estimated" and midtown["walk_score"] > staten["walk_score"]
+    assert midtown["school_rating"] is None and "no greatschools key" in midtown["reason"]["greatschools"]
