@@ -4,7 +4,7 @@ from prometheus_client import multiprocess
 from hellohome.config import get_settings
 
 _settings = get_settings()
-bind = f"127.0.0.1:{_settings.api_port}"
+bind = f"{_settings.api_bind_host}:{_settings.api_port}"
 workers = _settings.api_workers
 worker_class = "gthread"
 threads = _settings.api_threads

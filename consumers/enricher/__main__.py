@@ -3,6 +3,7 @@
 Thin: configuration, signals, /metrics; the work is hellohome.enrich.enricher.Enricher.
 """
 import argparse
+import os
 import signal
 
 from prometheus_client import start_http_server
@@ -23,6 +24,8 @@ def main() -> None:
     parser.add_argument("--idle-exit-s", type=float, default=None, help="exit after this long without messages")
     args = parser.parse_args()
     logs.configure(args.log_level.upper())
+    # embedding is CPU-heavy and never urgent: the CDC indexer and search get the cores first
+    os.nice(10)
     enricher = Enricher(settings, group_id=args.group)
     signal.signal(signal.SIGTERM, enricher.stop)
     signal.signal(signal.SIGINT, enricher.stop)

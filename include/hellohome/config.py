@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     api_threads: int = 4
     api_search_limit: str = "50 per second;1000 per minute"
     api_write_limit: str = "20 per second;300 per minute"
+    api_bind_host: str = "127.0.0.1"  # 0.0.0.0 in a container behind a load balancer
+    redis_host: str = "127.0.0.1"
     redis_port: int = 6380  # rate-limit counters shared by every API worker
 
     mariadb_server_id: int = 1
@@ -108,7 +110,8 @@ class Settings(BaseSettings):
     provider_rate_per_s: float = 5.0  # per provider and process
     provider_ttl_h: float = 24.0
     provider_geo_precision: int = 3  # decimals of lat/lon in the cache key (~110 m): neighbours share a call
-    image_vector_dim: int = 1280
+    image_vector_dim: int = 1280  # EfficientNet-Lite0 features
+    enrich_images: bool = True  # fetch listing photos and embed them (failed fetches retried hourly)
 
     @property
     def kafka_bootstrap(self) -> str:
@@ -124,7 +127,7 @@ class Settings(BaseSettings):
 
     @property
     def redis_url(self) -> str:
-        return f"redis://127.0.0.1:{self.redis_port}/0"
+        return f"redis://{self.redis_host}:{self.redis_port}/0"
 
     @property
     def connect_url(self) -> str:

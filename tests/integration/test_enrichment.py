@@ -72,6 +72,7 @@ def test_a_newer_edit_landing_mid_enrichment_wins(enricher, search_settings, enr
     alias = indexes.read_alias("properties", search_settings.index_prefix)
     client = enricher.search
     bare = {"size": 1, "_source": False, "query": {"bool": {"must_not": [{"exists": {"field": "text_vector"}}]}}}
+    client.indices.refresh(index=alias)
     pid = int(client.search(index=alias, body=bare)["hits"]["hits"][0]["_id"])
     original = client.get(index=alias, id=str(pid))
     newer = {**original["_source"], "title": "Completely rewritten title about a boat",
@@ -120,6 +121,7 @@ def test_hybrid_and_similar_with_filters(enriched, search_service, embedder):
 def test_api_similar_without_vector_is_409(client, search_settings, enriched):
     alias = indexes.read_alias("properties", search_settings.index_prefix)
     body = {"size": 1, "_source": False, "query": {"bool": {"must_not": [{"exists": {"field": "text_vector"}}]}}}
+    indexes.client(search_settings).indices.refresh(index=alias)
     bare = indexes.client(search_settings).search(index=alias, body=body)["hits"]["hits"][0]["_id"]
     r = client.get(f"/api/v1/properties/{bare}/similar")
     assert r.status_code == 409 and "no text vector" in r.get_json()["error"]["message"]

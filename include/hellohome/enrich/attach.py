@@ -7,6 +7,8 @@ from sqlalchemy import Connection
 
 from hellohome.config import Settings, get_settings
 from hellohome.enrich import cache
+from hellohome.enrich.image import MODEL_ID as IMAGE_MODEL
+from hellohome.enrich.image import combine, listing_key, url_key
 from hellohome.enrich.scores import Scorer
 from hellohome.enrich.text import embedding_text, model_id, text_hash
 
@@ -36,6 +38,9 @@ def attach_cached(conn: Connection, docs: dict[int, dict]) -> None:
     scorer = _scorer(settings)
     places = {pid: scorer.key(d["location"]["lat"], d["location"]["lon"]) for pid, d in docs.items()}
     scores = scorer.cached(conn, set(places.values()))
+    photos = {pid: [i["url"] for i in d["images"]] for pid, d in docs.items()}  # in position order
+    image_cache = cache.get_many(conn, [url_key(u) for urls in photos.values() for u in urls]) \
+        if settings.enrich_images else {}
     for pid, doc in docs.items():
         enrichment = {}
         vector = vectors.get(keys[pid])
@@ -44,5 +49,10 @@ def attach_cached(conn: Connection, docs: dict[int, dict]) -> None:
             enrichment["text"] = {"model": mid, "hash": keys[pid]}
         if places[pid] in scores:
             enrichment["scores"] = scores[places[pid]]
+        urls = photos[pid]
+        if urls and all(url_key(u) in image_cache for u in urls):
+            doc["image_vector"] = combine([image_cache[url_key(u)] for u in urls])
+            enrichment["image"] = {"model": IMAGE_MODEL, "hash": listing_key(urls), "images": len(urls),
+                                   "embedded": len(urls), "failed": 0, "errors": [], "at": 0}
         if enrichment:
             doc["enrichment"] = enrichment

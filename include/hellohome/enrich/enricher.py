@@ -21,6 +21,8 @@ from hellohome.cdc.topics import change_topic
 from hellohome.config import Settings
 from hellohome.db.engine import get_engine
 from hellohome.enrich import cache
+from hellohome.enrich.image import MODEL_ID as IMAGE_MODEL
+from hellohome.enrich.image import ImageEmbedder, combine, listing_key
 from hellohome.enrich.scores import Scorer
 from hellohome.enrich.text import TextEmbedder, embedding_text, text_hash
 from hellohome.search import indexes
@@ -28,7 +30,9 @@ from hellohome.search import indexes
 log = logging.getLogger("hellohome.enricher")
 INDEXABLE = text("SELECT id FROM properties WHERE id IN :ids AND status <> 'deleted'").bindparams(
     bindparam("ids", expanding=True))
-TEXT_FIELDS = ["title", "description", "neighbourhood", "area", "city", "location", "source_version", "enrichment"]
+TEXT_FIELDS = ["title", "description", "neighbourhood", "area", "city", "location", "images", "source_version",
+               "enrichment"]
+IMAGE_RETRY_MS = 3_600_000
 
 EVENTS = Counter("hellohome_enricher_events_total", "change events read by the enricher", ["table"])
 DOCS = Counter("hellohome_enricher_documents_total", "documents handled, by outcome", ["outcome"])
@@ -52,6 +56,7 @@ class Enricher:
         self.search = indexes.client(settings)
         self.engine = get_engine("app", settings.db_name)
         self.scorer = Scorer(settings, self.engine, self.search, self.alias)
+        self.images = ImageEmbedder() if settings.enrich_images else None
         self.wait_s = wait_s
         self.stopping = False
         self.group_id = group_id or settings.enricher_group
@@ -123,6 +128,20 @@ class Enricher:
         with self.engine.connect() as conn:
             return set(conn.execute(INDEXABLE, {"ids": ids}).scalars())
 
+    def _needs_images(self, done: dict, urls: list[str]) -> bool:
+        if self.images is None or not urls:
+            return False
+        if done.get("hash") != listing_key(urls):
+            return True
+        return bool(done.get("failed")) and done.get("at", 0) < time.time() * 1000 - IMAGE_RETRY_MS
+
+    def _image_update(self, urls: list[str]) -> dict:
+        vectors, errors = self.images.vectors(self.engine, urls)
+        meta = {"model": IMAGE_MODEL, "hash": listing_key(urls), "images": len(urls), "embedded": len(vectors),
+                "failed": len(errors), "errors": list(errors.values())[:3], "at": int(time.time() * 1000)}
+        vector = combine([vectors[u] for u in urls if u in vectors])
+        return {"enrichment": {"image": meta}, **({"image_vector": vector} if vector else {})}
+
     def enrich(self, wanted: dict[int, tuple[int, int]]) -> dict[str, int]:
         outcome = {"enriched": 0, "unchanged": 0, "gone": 0, "gave_up": 0}
         pending, deadline = dict(wanted), time.monotonic() + self.wait_s
@@ -147,16 +166,21 @@ class Enricher:
                 need_text = (done.get("text") or {}).get("hash") != key
                 need_scores = (done.get("scores") or {}).get("geo_key") != self.scorer.key(location["lat"],
                                                                                               location["lon"])
-                if not need_text and not need_scores:
+                urls = [i["url"] for i in sorted(src.get("images") or [], key=lambda i: i["position"])]
+                need_images = self._needs_images(done.get("image") or {}, urls)
+                if not need_text and not need_scores and not need_images:
                     outcome["unchanged"] += 1
                     pending.pop(pid)
                     continue
                 if need_text:
                     texts[key] = embedding_text(src)
-                ready[pid] = (d, key if need_text else None, location if need_scores else None)
+                ready[pid] = (d, key if need_text else None, location if need_scores else None,
+                              urls if need_images else None)
             vectors = self.vectors_for(texts) if texts else {}
-            for d, key, location in ready.values():
+            for d, key, location, urls in ready.values():
                 update: dict = {"enrichment": {}}
+                if urls is not None:
+                    update.update(self._image_update(urls))
                 if key is not None:
                     update["text_vector"] = vectors[key]
                     update["enrichment"]["text"] = {"model": self.embedder.model_id, "hash": key}

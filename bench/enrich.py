@@ -1,0 +1,195 @@
+"""Enrichment figures on the demo data (Edinburgh listings enriched first: `hellohome enrich refresh`
+or the enricher service), written to bench/results/enrich.json:
+
+    .venv/bin/python -m bench.enrich [--texts 512] [--writes 20] [--seconds 30]
+
+- texts/s of the text model on this CPU (real listing texts, batches of 32) and one-query latency;
+- embedding-cache hit rate when the whole index is rebuilt (backfill into a new index);
+- commit -> enriched for description edits through the real path (MariaDB -> Debezium -> Kafka ->
+  indexer -> enricher), and whether price-only edits keep their vectors;
+- kNN recall@10 against exact brute force on the same vectors, with its latency;
+- relevance of BM25, semantic and hybrid on queries judged by the listings' amenities (which
+  neither BM25 nor the embeddings see): nDCG@10, precision@10, recall@10 (capped at 10 relevant).
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import random
+import threading
+import time
+
+import numpy as np
+from opensearchpy import helpers
+from sqlalchemy import text
+
+from bench.common import save
+from hellohome.config import get_settings
+from hellohome.db.engine import get_engine
+from hellohome.enrich.enricher import Enricher
+from hellohome.enrich.text import TextEmbedder, embedding_text, text_hash
+from hellohome.search import indexes
+from hellohome.search.backfill import backfill
+from hellohome.search.request import Filters, SearchRequest
+from hellohome.search.service import SearchService
+
+# query -> amenities (folded) any of which makes a listing relevant
+JUDGED = {
+    "place where I can bring my dog": {"pets allowed"},
+    "relax in a hot tub": {"hot tub"},
+    "somewhere to work remotely with a desk": {"dedicated workspace"},
+    "park the car for free": {"free parking on premises", "free street parking"},
+    "flat with a dishwasher and washing machine": {"dishwasher"},
+    "a garden to sit outside in summer": {"private backyard", "shared backyard", "private garden", "garden view"},
+    "cook meals in a full kitchen with an oven": {"oven"},
+    "step-free accessible entrance": {"step-free guest entrance"},
+    "travelling with a baby": {"crib", "high chair"},
+    "gym in the building": {"gym", "shared gym in building"},
+}
+
+
+def pct(values, p):
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))], 1)
+
+
+def throughput(settings, n: int) -> dict:
+    with get_engine("readonly").connect() as conn:
+        rows = conn.execute(text("SELECT title, description, neighbourhood, area, city FROM properties "
+                                 "WHERE city = 'Edinburgh' ORDER BY id LIMIT :n"), {"n": n}).mappings().all()
+    texts = [embedding_text(dict(r)) for r in rows]
+    embedder = TextEmbedder(settings.text_model)
+    started = time.perf_counter()
+    embedder.model()
+    load_s = time.perf_counter() - started
+    started = time.perf_counter()
+    embedder.embed(texts)
+    per_s = len(texts) / (time.perf_counter() - started)
+    single = []
+    for q in list(JUDGED) * 5:
+        t = time.perf_counter()
+        embedder.embed([q])
+        single.append((time.perf_counter() - t) * 1000)
+    return {"case": "text model", "model": embedder.model_id, "load_s": round(load_s, 1), "texts": len(texts),
+            "mean_chars": round(sum(map(len, texts)) / len(texts)), "texts_per_s": round(per_s, 1),
+            "query_embed_p50_ms": pct(single, 50), "query_embed_p95_ms": pct(single, 95)}
+
+
+def reindex_hits(settings) -> dict:
+    case = settings.model_copy(update={"index_prefix": "bench-enrich-"})
+    client = indexes.client(case)
+    client.indices.delete(index="bench-enrich-*", ignore_unavailable=True)
+    alias = indexes.read_alias("properties", settings.index_prefix)
+    had = client.count(index=alias, body={"query": {"exists": {"field": "text_vector"}}})["count"]
+    report = backfill(case, progress=False, catch_up=False)
+    client.indices.refresh(index=report.index)
+    kept = client.count(index=report.index, body={"query": {"exists": {"field": "text_vector"}}})["count"]
+    client.indices.delete(index="bench-enrich-*", ignore_unavailable=True)
+    return {"case": "reindex from MariaDB", "docs": report.docs, "docs_per_s": round(report.docs_per_s),
+            "vectors_before": had, "vectors_after": kept, "cache_hit_rate": round(kept / had, 4) if had else None}
+
+
+def lag(settings, writes_per_s: float, seconds: float) -> dict:
+    """Description edits at a steady rate through the real CDC path; an in-process enricher
+    (own group, from the end of the topics) adds the vectors; poll until each edit is enriched."""
+    client, alias = indexes.client(settings), indexes.read_alias("properties", settings.index_prefix)
+    enricher = Enricher(settings, group_id=f"bench-enricher-{int(time.time())}", wait_s=60)
+    with get_engine("readonly").connect() as conn:
+        ids = list(conn.execute(text("SELECT id FROM properties WHERE city = 'Edinburgh' AND status = 'active' "
+                                     "ORDER BY RAND(7) LIMIT :n"), {"n": int(writes_per_s * seconds)}).scalars())
+    runner = threading.Thread(target=enricher.run, daemon=True)
+    runner.start()
+    time.sleep(8)  # joins the group; a fresh group starts at the earliest offset, so let it catch up first
+    engine, committed, expected = get_engine("app"), {}, {}
+    started = time.monotonic()
+    for n, pid in enumerate(ids):
+        time.sleep(max(0.0, started + n / writes_per_s - time.monotonic()))
+        note = f" Edited {time.time():.3f}."
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE properties SET description = CONCAT(COALESCE(description, ''), :note) "
+                              "WHERE id = :id"), {"note": note, "id": pid})
+            row = conn.execute(text("SELECT title, description, neighbourhood, area, city FROM properties "
+                                    "WHERE id = :id"), {"id": pid}).mappings().one()
+        committed[pid] = time.time()
+        expected[pid] = text_hash(enricher.embedder.model_id, embedding_text(dict(row)))
+    seen, deadline = {}, time.monotonic() + 300
+    while len(seen) < len(ids) and time.monotonic() < deadline:
+        pending = [i for i in ids if i not in seen]
+        for d in client.mget(index=alias, body={"ids": [str(i) for i in pending]},
+                             params={"_source_includes": "enrichment.text"})["docs"]:
+            got = ((d.get("_source") or {}).get("enrichment") or {}).get("text", {}).get("hash")
+            if got == expected[int(d["_id"])]:
+                seen[int(d["_id"])] = time.time()
+        time.sleep(0.1)
+    enricher.stop()
+    runner.join(30)
+    lags = [(seen[i] - committed[i]) * 1000 for i in seen]
+    return {"case": f"description edits at {writes_per_s}/s for {seconds:.0f} s", "edits": len(ids),
+            "enriched": len(seen), "p50_ms": pct(lags, 50), "p95_ms": pct(lags, 95), "max_ms": round(max(lags))}
+
+
+def knn_recall(settings, queries: int = 200) -> dict:
+    client, alias = indexes.client(settings), indexes.read_alias("properties", settings.index_prefix)
+    ids, vectors = [], []
+    for hit in helpers.scan(client, index=alias, query={"query": {"exists": {"field": "text_vector"}}},
+                            _source=["text_vector"], size=2000):
+        ids.append(hit["_id"])
+        vectors.append(hit["_source"]["text_vector"])
+    matrix = np.asarray(vectors, dtype=np.float32)
+    matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
+    rng = random.Random(3)
+    recalls, took = [], []
+    for qi in rng.sample(range(len(ids)), min(queries, len(ids))):
+        q = matrix[qi] + np.asarray([rng.gauss(0, 0.02) for _ in range(matrix.shape[1])], dtype=np.float32)
+        exact = {ids[i] for i in np.argsort(-(matrix @ q))[:10]}
+        started = time.perf_counter()
+        r = client.search(index=alias, body={"size": 10, "_source": False, "query": {
+            "knn": {"text_vector": {"vector": q.tolist(), "k": 10}}}})
+        took.append((time.perf_counter() - started) * 1000)
+        recalls.append(len(exact & {h["_id"] for h in r["hits"]["hits"]}) / 10)
+    return {"case": "kNN recall@10 vs brute force", "vectors": len(ids), "queries": len(recalls),
+            "recall_at_10": round(sum(recalls) / len(recalls), 4), "p50_ms": pct(took, 50), "p95_ms": pct(took, 95)}
+
+
+def relevance(settings) -> list[dict]:
+    embedder = TextEmbedder(settings.text_model)
+    service = SearchService(settings, embed=lambda t: embedder.embed(t).tolist())
+    client, alias = service.client, service.alias
+    amenities = {}
+    for hit in helpers.scan(client, index=alias, query={"query": {"bool": {"filter": [
+            {"term": {"city": "Edinburgh"}}, {"exists": {"field": "text_vector"}}]}}}, _source=["amenities"]):
+        amenities[hit["_id"]] = {a.lower() for a in hit["_source"].get("amenities") or []}
+    rows = []
+    for mode in ("bm25", "semantic", "hybrid"):
+        ndcg, prec, rec = [], [], []
+        for q, wanted in JUDGED.items():
+            relevant = {i for i, a in amenities.items() if a & wanted}
+            r = service.search(SearchRequest(q=q, mode=mode, size=10, interpret=False, facets=False,
+                                             filters=Filters(city=["Edinburgh"])))
+            got = [h["id"] for h in r["hits"]]
+            gains = [1 if i in relevant else 0 for i in got]
+            dcg = sum(g / math.log2(k + 2) for k, g in enumerate(gains))
+            ideal = sum(1 / math.log2(k + 2) for k in range(min(10, len(relevant))))
+            ndcg.append(dcg / ideal if ideal else 0)
+            prec.append(sum(gains) / 10)
+            rec.append(sum(gains) / min(10, len(relevant)) if relevant else 0)
+        rows.append({"case": f"relevance {mode}", "queries": len(JUDGED), "ndcg_at_10": round(sum(ndcg) / len(ndcg), 3),
+                     "precision_at_10": round(sum(prec) / len(prec), 3), "recall_at_10": round(sum(rec) / len(rec), 3)})
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--texts", type=int, default=512)
+    parser.add_argument("--writes", type=float, default=5, help="description edits per second")
+    parser.add_argument("--seconds", type=float, default=30)
+    args = parser.parse_args()
+    settings = get_settings()
+    results = [throughput(settings, args.texts), knn_recall(settings), *relevance(settings), reindex_hits(settings),
+               lag(settings, args.writes, args.seconds)]
+    save("enrich", {"texts": args.texts, "writes_per_s": args.writes, "seconds": args.seconds,
+                    "judged_queries": list(JUDGED)}, results)
+
+
+if __name__ == "__main__":
+    main()
