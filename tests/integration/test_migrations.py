@@ -72,3 +72,18 @@ def test_the_version_trigger_watches_every_content_column(stack):
     assert statement is not None
     missing = [c for c in PROPERTY_CONTENT_COLUMNS if f"NEW.`{c}` <=> OLD.`{c}`" not in statement]
     assert missing == [], f"add {missing} to the trigger in a new migration"
+
+
+def test_the_connector_keeps_streaming_through_our_migrations(loaded_db, stack):
+    """The stack's connector watched `hellohome_test` while the session fixture dropped it and ran
+    every migration: Debezium parses each DDL statement in the binlog, and one it cannot parse
+    (a column named `hash` or `vector` did this once) stops the connector for good."""
+    import time
+
+    from hellohome.cdc import connector
+
+    name = connector.connector_name(stack, stack.db_name)
+    time.sleep(2)  # the last DDL has reached it
+    state = connector.status(stack, name)
+    assert state["connector"]["state"] == "RUNNING"
+    assert [t["state"] for t in state["tasks"]] == ["RUNNING"], state["tasks"][0].get("trace", "")[:2000]

@@ -206,10 +206,11 @@ class EmbeddingCache(Base):
     __tablename__ = "embedding_cache"
     __table_args__ = (TABLE_ARGS,)
 
-    hash: Mapped[str] = mapped_column(CHAR(64), primary_key=True)
+    # not `hash`/`vector`: Debezium's DDL parser stops the connector on those names (migration 0003)
+    content_hash: Mapped[str] = mapped_column(CHAR(64), primary_key=True)
     model_id: Mapped[str] = mapped_column(String(200), nullable=False)
     dim: Mapped[int] = mapped_column(SmallInteger, nullable=False)
-    vector: Mapped[bytes] = mapped_column(LargeBinary().with_variant(MEDIUMBLOB(), "mysql", "mariadb"), nullable=False)
+    embedding: Mapped[bytes] = mapped_column(LargeBinary().with_variant(MEDIUMBLOB(), "mysql", "mariadb"), nullable=False)
     created_at: Mapped[dt.datetime] = mapped_column(MS_TIMESTAMP, **CREATED)
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 from sqlalchemy import Connection, Engine, bindparam, text
 
-GET = text("SELECT hash, vector FROM embedding_cache WHERE hash IN :hashes").bindparams(
+GET = text("SELECT content_hash, embedding FROM embedding_cache WHERE content_hash IN :hashes").bindparams(
     bindparam("hashes", expanding=True))
-PUT = text("INSERT IGNORE INTO embedding_cache (hash, model_id, dim, vector) VALUES (:hash, :model_id, :dim, :vector)")
+PUT = text("INSERT IGNORE INTO embedding_cache (content_hash, model_id, dim, embedding) "
+           "VALUES (:hash, :model_id, :dim, :vector)")
 
 
 def get_many(conn: Connection, hashes: list[str]) -> dict[str, np.ndarray]:

@@ -64,9 +64,10 @@ class Enricher:
     def stop(self, *_args) -> None:
         self.stopping = True
 
-    def run(self, idle_exit_s: float | None = None, batch_max: int = 256) -> None:
+    def run(self, idle_exit_s: float | None = None, batch_max: int = 256, offset_reset: str = "earliest") -> None:
+        """offset_reset: where a new group starts ("latest" skips history, for measurements)."""
         consumer = Consumer({"bootstrap.servers": self.settings.kafka_bootstrap, "group.id": self.group_id,
-                             "enable.auto.commit": False, "auto.offset.reset": "earliest",
+                             "enable.auto.commit": False, "auto.offset.reset": offset_reset,
                              "max.poll.interval.ms": 900_000, "log_level": 3})
         consumer.subscribe([change_topic(self.settings.db_name, t) for t in ("properties", "property_images")])
         self.embedder.model()  # load before the first batch, not inside its latency
