@@ -1,16 +1,13 @@
 """The CDC indexer process: `python -m consumers.indexer [--group G] [--metrics-port P]`.
 
-Thin: configuration, signals, /metrics; the work is hellohome.cdc.indexer.Indexer.
+Thin: configuration; the work is hellohome.cdc.indexer.Indexer.
 """
 import argparse
-import signal
-
-from prometheus_client import start_http_server
 
 from hellohome import logs
 from hellohome.cdc.indexer import Indexer
 from hellohome.config import get_settings
-from hellohome.stack import prometheus
+from hellohome.worker import serve
 
 
 def main() -> None:
@@ -23,18 +20,7 @@ def main() -> None:
     parser.add_argument("--idle-exit-s", type=float, default=None, help="exit after this long without messages")
     args = parser.parse_args()
     logs.configure(args.log_level.upper())
-    indexer = Indexer(settings, group_id=args.group)
-    signal.signal(signal.SIGTERM, indexer.stop)
-    signal.signal(signal.SIGINT, indexer.stop)
-    target = f"indexer-{args.metrics_port}"
-    if args.metrics_port:
-        start_http_server(args.metrics_port, addr="127.0.0.1")
-        prometheus.register_target(settings, target, args.metrics_port, {"component": "indexer"})
-    try:
-        indexer.run(idle_exit_s=args.idle_exit_s)
-    finally:
-        if args.metrics_port:
-            prometheus.unregister_target(settings, target)
+    serve(settings, "indexer", Indexer(settings, group_id=args.group), args.metrics_port, args.idle_exit_s)
 
 
 if __name__ == "__main__":

@@ -3,8 +3,7 @@ fetch limits, safe decoding, cache, recorded failures, and the listing vector in
 from __future__ import annotations
 
 import io
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import numpy as np
 import pytest
@@ -16,6 +15,7 @@ from hellohome.documents import documents_for
 from hellohome.enrich.enricher import Enricher
 from hellohome.enrich.image import DIM, ImageEmbedder
 from hellohome.search import bulk, indexes
+from tests.http_server import serving
 
 
 def drawn(colour: str, size=(400, 300), fmt="JPEG") -> bytes:
@@ -57,10 +57,8 @@ class Photos(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def photos():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Photos)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with serving(Photos) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -5,9 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -25,6 +24,7 @@ from hellohome.enrich.providers import (
 )
 from hellohome.enrich.scores import Scorer
 from hellohome.search import indexes
+from tests.http_server import serving
 
 ANSWERS = {
     "/score": {"status": 1, "walkscore": 98, "description": "Walker's Paradise", "transit": {"score": 100},
@@ -61,10 +61,8 @@ class FakeApis(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def fake_apis():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeApis)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with serving(FakeApis) as url:
+        yield url
 
 
 @pytest.fixture(autouse=True)
