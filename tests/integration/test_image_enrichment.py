@@ -3,7 +3,6 @@ fetch limits, safe decoding, cache, recorded failures, and the listing vector in
 from __future__ import annotations
 
 import io
-from http.server import BaseHTTPRequestHandler
 
 import numpy as np
 import pytest
@@ -15,7 +14,7 @@ from hellohome.documents import documents_for
 from hellohome.enrich.enricher import Enricher
 from hellohome.enrich.image import DIM, ImageEmbedder
 from hellohome.search import bulk, indexes
-from tests.http_server import serving
+from tests.http_server import QuietHandler, serving
 
 
 def drawn(colour: str, size=(400, 300), fmt="JPEG") -> bytes:
@@ -38,21 +37,14 @@ FILES = {"/red.jpg": ("image/jpeg", drawn("red")), "/red-big.png": ("image/png",
 REQUESTS: list[str] = []
 
 
-class Photos(BaseHTTPRequestHandler):
+class Photos(QuietHandler):
     def do_GET(self):  # noqa: N802
         REQUESTS.append(self.path)
         if self.path not in FILES:
             self.send_error(404)
             return
         kind, body = FILES[self.path]
-        self.send_response(200)
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
+        self.reply(200, kind, body)
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ import datetime as dt
 import json
 import random
 import time
-from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -24,7 +23,7 @@ from hellohome.enrich.providers import (
 )
 from hellohome.enrich.scores import Scorer
 from hellohome.search import indexes
-from tests.http_server import serving
+from tests.http_server import QuietHandler, serving
 
 ANSWERS = {
     "/score": {"status": 1, "walkscore": 98, "description": "Walker's Paradise", "transit": {"score": 100},
@@ -37,7 +36,7 @@ AUTH = {"/score": ("query", "wsapikey"), "/nearby-schools": ("header", "X-API-Ke
         "/v1/incidents/stats": ("header", "x-api-key")}
 
 
-class FakeApis(BaseHTTPRequestHandler):
+class FakeApis(QuietHandler):
     calls: dict[str, int] = {}
     failures: dict[str, list[int]] = {}
 
@@ -48,15 +47,8 @@ class FakeApis(BaseHTTPRequestHandler):
         key = parse_qs(url.query).get(name, [None])[0] if where == "query" else self.headers.get(name)
         queued = FakeApis.failures.get(url.path) or []
         status = queued.pop(0) if queued else (200 if key == "good-key" else 403)
-        body = json.dumps(ANSWERS[url.path] if status == 200 else {"error": "nope"}).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
+        self.reply(status, "application/json",
+                   json.dumps(ANSWERS[url.path] if status == 200 else {"error": "nope"}).encode())
 
 
 @pytest.fixture(scope="module")
