@@ -100,7 +100,26 @@ def lag(settings, writes_per_s: float, seconds: float) -> dict:
     runner = threading.Thread(target=enricher.run, kwargs={"offset_reset": "latest"}, daemon=True)
     runner.start()
     time.sleep(10)  # joins the group and gets its partitions (a new group starts at the end of the topics)
-    engine, committed, expected = get_engine("app"), {}, {}
+    engine, committed, expected, seen = get_engine("app"), {}, {}, {}
+    writing = threading.Event()
+    writing.set()
+
+    def poll() -> None:  # runs while the edits are made: each edit's lag is measured as it lands
+        deadline = None
+        while deadline is None or (len(seen) < len(ids) and time.monotonic() < deadline):
+            if deadline is None and not writing.is_set():
+                deadline = time.monotonic() + 300
+            pending = [i for i in list(expected) if i not in seen]
+            if pending:
+                for d in client.mget(index=alias, body={"ids": [str(i) for i in pending]},
+                                     params={"_source_includes": "enrichment.text"})["docs"]:
+                    got = ((d.get("_source") or {}).get("enrichment") or {}).get("text", {}).get("hash")
+                    if got == expected[int(d["_id"])]:
+                        seen[int(d["_id"])] = time.time()
+            time.sleep(0.1)
+
+    poller = threading.Thread(target=poll, daemon=True)
+    poller.start()
     started = time.monotonic()
     for n, pid in enumerate(ids):
         time.sleep(max(0.0, started + n / writes_per_s - time.monotonic()))
@@ -112,15 +131,8 @@ def lag(settings, writes_per_s: float, seconds: float) -> dict:
                                     "WHERE id = :id"), {"id": pid}).mappings().one()
         committed[pid] = time.time()
         expected[pid] = text_hash(enricher.embedder.model_id, embedding_text(dict(row)))
-    seen, deadline = {}, time.monotonic() + 300
-    while len(seen) < len(ids) and time.monotonic() < deadline:
-        pending = [i for i in ids if i not in seen]
-        for d in client.mget(index=alias, body={"ids": [str(i) for i in pending]},
-                             params={"_source_includes": "enrichment.text"})["docs"]:
-            got = ((d.get("_source") or {}).get("enrichment") or {}).get("text", {}).get("hash")
-            if got == expected[int(d["_id"])]:
-                seen[int(d["_id"])] = time.time()
-        time.sleep(0.1)
+    writing.clear()
+    poller.join()
     enricher.stop()
     runner.join(30)
     lags = [(seen[i] - committed[i]) * 1000 for i in seen] or [float("nan")]

@@ -1,6 +1,8 @@
 """The Flask app factory: blueprints, errors, rate limits, metrics, structured logs."""
 from __future__ import annotations
 
+import threading
+
 from flask import Flask
 from flask_limiter import Limiter
 
@@ -15,15 +17,20 @@ from serving.blueprints import docs, health, search, web, writes
 MAX_BODY_BYTES = 256 * 1024
 
 
-def create_app(settings: Settings | None = None, search_service: SearchService | None = None) -> Flask:
+def create_app(settings: Settings | None = None, search_service: SearchService | None = None,
+               preload_models: bool = False) -> Flask:
+    """preload_models: load the text model in the background now (gunicorn workers), instead of
+    inside the first semantic request (seconds)."""
     settings = settings or get_settings()
     configure_logging()
     app = Flask(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.json.sort_keys = False
     if search_service is None:
-        embedder = TextEmbedder(settings.text_model)  # loads on the first semantic query
+        embedder = TextEmbedder(settings.text_model)
         search_service = SearchService(settings, embed=lambda texts: embedder.embed(texts).tolist())
+        if preload_models:
+            threading.Thread(target=embedder.model, name="load-text-model", daemon=True).start()
     app.extensions["search"] = search_service
     errors.register(app)
     metrics.install(app)
