@@ -131,6 +131,8 @@ def main() -> None:
     parser.add_argument("--schema", default=None, help="MariaDB schema of the baseline (default: HH_DB_NAME)")
     parser.add_argument("--n", type=int, default=100, help="sequential queries per type")
     parser.add_argument("--seconds", type=float, default=15, help="closed-loop duration per client count")
+    parser.add_argument("--types", default=None, help="comma-separated query types (default: all)")
+    parser.add_argument("--label", default="", help="suffix of the results file (search-<label>.json)")
     args = parser.parse_args()
     os.environ["HH_API_SEARCH_LIMIT"] = "1000000 per second"
     settings = reload_settings()
@@ -142,10 +144,12 @@ def main() -> None:
         listings = conn.execute(text("SELECT COUNT(*) FROM properties WHERE status = 'active'")).scalar()
     results, session = [], requests.Session()
     makers, baseline = api_queries(rng), baseline_queries(rng)
+    if args.types:
+        makers = {t: makers[t] for t in args.types.split(",")}
     try:
-        for _ in range(20):  # warm both sides; every worker loads the text model on its first semantic query
-            timed_api(session, base, makers["facets_16"]())
-            timed_api(session, base, makers["semantic"]())
+        for _ in range(20):  # warm both sides
+            for warm in makers.values():
+                timed_api(session, base, warm())
         for qtype in makers:
             client_ms, os_ms = [], []
             for _ in range(args.n):
@@ -176,7 +180,7 @@ def main() -> None:
         restored = reload_settings()
         api.stop(restored)
         api.start(restored)
-    save("search", {"listings": listings, "schema": args.schema or settings.db_name, "n": args.n,
+    save(f"search-{args.label}" if args.label else "search", {"listings": listings, "schema": args.schema or settings.db_name, "n": args.n,
                     "seconds": args.seconds, "api_workers": settings.api_workers, "api_threads": settings.api_threads,
                     "index_shards": settings.index_shards, "facets": len(facets.NAMES),
                     "semantic_and_hybrid": "over the listings with vectors (Edinburgh after bench.enrich)"}, results)

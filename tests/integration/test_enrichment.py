@@ -98,8 +98,8 @@ def test_a_newer_edit_landing_mid_enrichment_wins(enricher, search_settings, enr
     assert doc["enrichment"]["text"]["hash"] == text_hash(enricher.embedder.model_id, embedding_text(newer))
 
 
-def test_semantic_search_ranks_castle_views_first(enriched, search_service, embedder):
-    search_service.embed = lambda texts: embedder.embed(texts).tolist()
+def test_semantic_search_ranks_castle_views_first(enriched, search_service, embedder, monkeypatch):
+    monkeypatch.setattr(search_service, "embed", lambda texts: embedder.embed(texts).tolist())
     r = search_service.search(SearchRequest(q="quiet flat near the castle with a view", mode="semantic", size=10,
                                             filters=Filters(city=["Edinburgh"]), facets=False))
     top = [h for h in r["hits"]][:5]
@@ -107,8 +107,8 @@ def test_semantic_search_ranks_castle_views_first(enriched, search_service, embe
                or int(h["id"]) in enriched["castle"] for h in top) >= 4
 
 
-def test_hybrid_and_similar_with_filters(enriched, search_service, embedder):
-    search_service.embed = lambda texts: embedder.embed(texts).tolist()
+def test_hybrid_and_similar_with_filters(enriched, search_service, embedder, monkeypatch):
+    monkeypatch.setattr(search_service, "embed", lambda texts: embedder.embed(texts).tolist())
     hybrid = search_service.search(SearchRequest(q="castle view flat", mode="hybrid", size=10,
                                                  filters=Filters(price_max=200)))
     assert hybrid["hits"] and all(h["price"] <= 200 for h in hybrid["hits"])

@@ -16,6 +16,8 @@ from hellohome.enrich.image import DIM, ImageEmbedder
 from hellohome.search import bulk, indexes
 from tests.http_server import QuietHandler, serving
 
+pytestmark = pytest.mark.usefixtures("leaves_loaded_data_as_found")
+
 
 def drawn(colour: str, size=(400, 300), fmt="JPEG") -> bytes:
     image = Image.new("RGB", size, colour)
@@ -79,7 +81,7 @@ def test_fetch_decode_embed_and_cache(photos, images, loaded_db):
     assert sorted(REQUESTS) == sorted(p.removeprefix(photos) for p in urls[3:])
 
 
-def test_listing_image_vector_in_the_document_and_kept_by_rebuilds(photos, search_settings, loaded_db):
+def test_listing_image_vector_in_the_document_and_kept_by_rebuilds(photos, search_settings, loaded_db, request):
     engine = get_engine("app")
     with engine.begin() as conn:
         host = conn.execute(text("SELECT id FROM users LIMIT 1")).scalar()
@@ -95,6 +97,7 @@ def test_listing_image_vector_in_the_document_and_kept_by_rebuilds(photos, searc
     with engine.connect() as conn:
         docs = documents_for(conn, [pid])
     bulk.apply(client, alias, docs, {}, {pid: 1})
+    request.addfinalizer(lambda: client.delete(index=alias, id=str(pid), refresh=True))  # leave the index as found
     enricher = Enricher(search_settings, wait_s=5)
     assert enricher.enrich({pid: (0, 0)})["enriched"] == 1
     doc = client.get(index=alias, id=str(pid))["_source"]

@@ -13,6 +13,8 @@ from hellohome.db.engine import dispose_engines, get_engine
 from hellohome.search.service import SearchService
 from hellohome.stack import api as api_service
 
+pytestmark = pytest.mark.usefixtures("leaves_loaded_data_as_found")
+
 
 @pytest.fixture(scope="module")
 def write_key(search_settings):

@@ -128,8 +128,8 @@ def test_natural_language_query_applies_and_reports_its_interpretation(search_se
     assert all(h["area"] == "Brooklyn" and h["room_type"] == "Private room" and h["price"] <= 80 for h in r["hits"])
 
 
-def test_semantic_modes_fail_clearly_without_a_model(search_service):
-    from hellohome.search.service import SearchUnavailable
+def test_semantic_modes_fail_clearly_without_a_model(search_settings):
+    from hellohome.search.service import SearchService, SearchUnavailable
 
     with pytest.raises(SearchUnavailable, match="embedding model"):
-        run(search_service, q="quiet flat", mode="semantic")
+        run(SearchService(search_settings, embed=None), q="quiet flat", mode="semantic")

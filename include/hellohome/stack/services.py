@@ -24,7 +24,7 @@ def up(settings: Settings) -> dict[str, float]:
     settings = mariadb.ensure_secrets(settings)  # a fresh machine has none yet; every service below needs them
     took = {name: module.start(settings) for name, module in SERVICES.items()}
     connector.register(settings)
-    took.update({name: module.start(settings) for name, module in CONSUMERS.items()})
+    took.update({name: module.start(settings) for name, module in _active(settings).items() if name in CONSUMERS})
     return took
 
 
@@ -32,14 +32,19 @@ def _all() -> dict[str, ModuleType]:
     return {**SERVICES, **CONSUMERS}
 
 
+def _active(settings: Settings) -> dict[str, ModuleType]:
+    """Every service this configuration runs (or that runs anyway): a disabled enricher is left
+    out of up, down and status unless it is running."""
+    return {name: module for name, module in _all().items()
+            if name != "enricher" or settings.enricher_autostart or module.process(settings).pid()}
+
+
 def down(settings: Settings) -> list[tuple[str, bool]]:
-    return [(name, module.stop(settings)) for name, module in reversed(_all().items())]
+    return [(name, module.stop(settings)) for name, module in reversed(_active(settings).items())]
 
 
 def status(settings: Settings) -> list[dict]:
-    """Every enabled service (a disabled enricher is not listed unless it runs anyway)."""
-    rows = [module.status(settings) for module in _all().values()]
-    return [r for r in rows if r["service"] != "enricher" or settings.enricher_autostart or r["pid"]]
+    return [module.status(settings) for module in _active(settings).values()]
 
 
 def log_path(settings: Settings, service: str) -> Path:
