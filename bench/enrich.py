@@ -75,6 +75,40 @@ def throughput(settings, n: int) -> dict:
             "query_embed_p50_ms": pct(single, 50), "query_embed_p95_ms": pct(single, 95)}
 
 
+def image_throughput(n: int = 64) -> dict:
+    """Decode + embed photo-sized JPEGs (drawn here: the listings' real photo URLs are not reachable
+    from this machine), batches of 16."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    from hellohome.enrich.image import ImageEmbedder
+
+    rng = random.Random(5)
+    bodies = []
+    for _ in range(n):
+        image = Image.new("RGB", (1024, 683), tuple(rng.randrange(256) for _ in range(3)))
+        draw = ImageDraw.Draw(image)
+        for _ in range(30):
+            x, y = rng.randrange(1024), rng.randrange(683)
+            draw.rectangle((x, y, x + rng.randrange(300), y + rng.randrange(200)),
+                           fill=tuple(rng.randrange(256) for _ in range(3)))
+        out = io.BytesIO()
+        image.save(out, "JPEG", quality=85)
+        bodies.append(out.getvalue())
+    embedder = ImageEmbedder()
+    embedder.model()
+    started = time.perf_counter()
+    decoded = [embedder.decode(b) for b in bodies]
+    decode_s = time.perf_counter() - started
+    for i in range(0, n, 16):
+        embedder.embed(decoded[i:i + 16])
+    total = time.perf_counter() - started
+    return {"case": "image model", "model": "efficientnet-lite0", "images": n, "mean_kb": round(
+        sum(map(len, bodies)) / n / 1024), "images_per_s": round(n / total, 1),
+            "decode_ms_per_image": round(decode_s / n * 1000, 1)}
+
+
 def reindex_hits(settings) -> dict:
     case = settings.model_copy(update={"index_prefix": "bench-enrich-"})
     client = indexes.client(case)
@@ -203,7 +237,7 @@ def relevance(settings) -> list[dict]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--texts", type=int, default=512)
-    parser.add_argument("--writes", type=float, default=5, help="description edits per second")
+    parser.add_argument("--writes", default="5,20,200", help="description edits per second, one run each")
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--only-knn", action="store_true", help="just the recall measurement")
     args = parser.parse_args()
@@ -212,8 +246,8 @@ def main() -> None:
         for row in knn_recall(settings):
             print(row)
         return
-    results = [throughput(settings, args.texts), *knn_recall(settings), *relevance(settings), reindex_hits(settings),
-               lag(settings, args.writes, args.seconds)]
+    results = [throughput(settings, args.texts), image_throughput(), *knn_recall(settings), *relevance(settings), reindex_hits(settings),
+               *(lag(settings, float(rate), args.seconds) for rate in args.writes.split(","))]
     save("enrich", {"texts": args.texts, "writes_per_s": args.writes, "seconds": args.seconds,
                     "judged_queries": list(JUDGED)}, results)
 
