@@ -50,6 +50,14 @@ def binlog_version(settings: Settings) -> int:
     return bulk.position_version(binlog_sequence(row[0]), int(row[1]))
 
 
+def _has_change_topics(settings: Settings) -> bool:
+    """A schema no connector watches has no change topics: nothing can have changed behind us."""
+    from hellohome.cdc.topics import admin, change_topics
+
+    existing = set(admin(settings).list_topics(timeout=10).topics)
+    return all(t in existing for t in change_topics(settings.db_name))
+
+
 def backfill(settings: Settings, *, batch_size: int = 5000, swap: bool = True, catch_up: bool = True,
              progress: bool = True) -> BackfillReport:
     client = indexes.client(settings)
@@ -86,7 +94,7 @@ def backfill(settings: Settings, *, batch_size: int = 5000, swap: bool = True, c
     if swapped:
         indexes.swap(client, "properties", name, prefix)
     replayed = 0
-    if catch_up and (swapped or previous is None):
+    if catch_up and (swapped or previous is None) and _has_change_topics(settings):
         from hellohome.cdc.indexer import Indexer
 
         replayed = Indexer(settings, group_id=f"{settings.indexer_group}-backfill-{started_ms}").catch_up(started_ms)
