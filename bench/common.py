@@ -27,6 +27,12 @@ def schema_with(settings, name: str, datasets: tuple[str, ...] = ()) -> str:
     return name
 
 
+def pct(values: list[float], p: float) -> float:
+    """The p-th percentile (nearest rank) of values, rounded to 0.1."""
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))], 1)
+
+
 def git_commit() -> str:
     try:
         return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True,

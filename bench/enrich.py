@@ -23,7 +23,7 @@ import numpy as np
 from opensearchpy import helpers
 from sqlalchemy import text
 
-from bench.common import save
+from bench.common import pct, save
 from hellohome.config import get_settings
 from hellohome.db.engine import get_engine
 from hellohome.enrich.enricher import Enricher
@@ -47,10 +47,6 @@ JUDGED = {
     "gym in the building": {"gym", "shared gym in building"},
 }
 
-
-def pct(values, p):
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))], 1)
 
 
 def throughput(settings, n: int) -> dict:

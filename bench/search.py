@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 import requests
 from sqlalchemy import text
 
-from bench.common import save
+from bench.common import pct, save
 from hellohome.config import reload_settings
 from hellohome.db.engine import get_engine
 from hellohome.search import facets
@@ -32,10 +32,6 @@ SEMANTIC = ["quiet flat near the castle with a view", "cosy place for a family w
             "the university", "room with a garden and parking", "romantic weekend in the old town"]
 POINTS = [(40.7829, -73.9654), (40.7081, -73.9571), (40.6782, -73.9442), (55.9486, -3.1999), (40.7306, -73.9866)]
 
-
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))], 1)
 
 
 def summary(ms: list[float]) -> dict:

@@ -7,52 +7,44 @@ from sqlalchemy import Connection
 
 from hellohome.config import Settings, get_settings
 from hellohome.enrich import cache
-from hellohome.enrich.image import MODEL_ID as IMAGE_MODEL
-from hellohome.enrich.image import combine, listing_key, url_key
+from hellohome.enrich.image import combine, image_meta, url_key
 from hellohome.enrich.scores import Scorer
 from hellohome.enrich.text import embedding_text, model_id, text_hash
 
-
-def text_keys(docs: dict[int, dict], model: str) -> dict[int, str]:
-    mid = model_id(model)
-    return {pid: text_hash(mid, embedding_text(doc)) for pid, doc in docs.items()}
+_scorer: tuple[Settings, Scorer] | None = None
 
 
-_scorers: dict[int, Scorer] = {}
-
-
-def _scorer(settings: Settings) -> Scorer:
-    """One cache-reading scorer per settings object (get_settings() returns the same one)."""
-    if id(settings) not in _scorers:
-        _scorers[id(settings)] = Scorer(settings, engine=None, client=None, alias="")
-    return _scorers[id(settings)]
+def _cache_scorer(settings: Settings) -> Scorer:
+    """A cache-reading scorer for the current settings object (rebuilt when settings are reloaded)."""
+    global _scorer
+    if _scorer is None or _scorer[0] is not settings:
+        _scorer = (settings, Scorer(settings, engine=None, client=None, alias=""))
+    return _scorer[1]
 
 
 def attach_cached(conn: Connection, docs: dict[int, dict]) -> None:
     if not docs:
         return
     settings = get_settings()
-    keys = text_keys(docs, settings.text_model)
-    vectors = cache.get_many(conn, list(keys.values()))
     mid = model_id(settings.text_model)
-    scorer = _scorer(settings)
+    text_keys = {pid: text_hash(mid, embedding_text(doc)) for pid, doc in docs.items()}
+    photos = {pid: [i["url"] for i in d["images"]] for pid, d in docs.items()} if settings.enrich_images else {}
+    # text and photo vectors share the cache table: one query for both
+    vectors = cache.get_many(conn, [*text_keys.values(), *(url_key(u) for urls in photos.values() for u in urls)])
+    scorer = _cache_scorer(settings)
     places = {pid: scorer.key(d["location"]["lat"], d["location"]["lon"]) for pid, d in docs.items()}
     scores = scorer.cached(conn, set(places.values()))
-    photos = {pid: [i["url"] for i in d["images"]] for pid, d in docs.items()}  # in position order
-    image_cache = cache.get_many(conn, [url_key(u) for urls in photos.values() for u in urls]) \
-        if settings.enrich_images else {}
     for pid, doc in docs.items():
         enrichment = {}
-        vector = vectors.get(keys[pid])
+        vector = vectors.get(text_keys[pid])
         if vector is not None:
-            doc["text_vector"] = [round(float(x), 6) for x in vector]
-            enrichment["text"] = {"model": mid, "hash": keys[pid]}
+            doc["text_vector"] = cache.as_field(vector)
+            enrichment["text"] = {"model": mid, "hash": text_keys[pid]}
         if places[pid] in scores:
             enrichment["scores"] = scores[places[pid]]
-        urls = photos[pid]
-        if urls and all(url_key(u) in image_cache for u in urls):
-            doc["image_vector"] = combine([image_cache[url_key(u)] for u in urls])
-            enrichment["image"] = {"model": IMAGE_MODEL, "hash": listing_key(urls), "images": len(urls),
-                                   "embedded": len(urls), "failed": 0, "errors": [], "at": 0}
+        urls = photos.get(pid)  # in position order
+        if urls and all(url_key(u) in vectors for u in urls):
+            doc["image_vector"] = combine([vectors[url_key(u)] for u in urls])
+            enrichment["image"] = image_meta(urls, len(urls), [], 0)
         if enrichment:
             doc["enrichment"] = enrichment

@@ -11,6 +11,11 @@ PUT = text("INSERT IGNORE INTO embedding_cache (content_hash, model_id, dim, emb
            "VALUES (:hash, :model_id, :dim, :vector)")
 
 
+def as_field(vector: np.ndarray) -> list[float]:
+    """A vector as documents store it: plain floats, 6 decimals (plenty for cosine, half the JSON)."""
+    return [round(float(x), 6) for x in vector]
+
+
 def get_many(conn: Connection, hashes: list[str]) -> dict[str, np.ndarray]:
     if not hashes:
         return {}

@@ -21,8 +21,8 @@ from hellohome.cdc.topics import change_topic
 from hellohome.config import Settings
 from hellohome.db.engine import get_engine
 from hellohome.enrich import cache
-from hellohome.enrich.image import MODEL_ID as IMAGE_MODEL
-from hellohome.enrich.image import ImageEmbedder, combine, listing_key
+from hellohome.enrich.image import ImageEmbedder, combine, image_meta, listing_key
+from hellohome.enrich.providers import FAILURE_TTL
 from hellohome.enrich.scores import Scorer
 from hellohome.enrich.text import TextEmbedder, embedding_text, text_hash
 from hellohome.search import indexes
@@ -32,7 +32,7 @@ INDEXABLE = text("SELECT id FROM properties WHERE id IN :ids AND status <> 'dele
     bindparam("ids", expanding=True))
 TEXT_FIELDS = ["title", "description", "neighbourhood", "area", "city", "location", "images", "source_version",
                "enrichment"]
-IMAGE_RETRY_MS = 3_600_000
+IMAGE_RETRY_MS = FAILURE_TTL.total_seconds() * 1000  # failed photos are tried again after this
 
 EVENTS = Counter("hellohome_enricher_events_total", "change events read by the enricher", ["table"])
 DOCS = Counter("hellohome_enricher_documents_total", "documents handled, by outcome", ["outcome"])
@@ -121,7 +121,7 @@ class Enricher:
             EMBED_SECONDS.observe(time.perf_counter() - started)
             cache.put_many(self.engine, self.embedder.model_id, embedded)
             found.update(embedded)
-        return {h: [round(float(x), 6) for x in v] for h, v in found.items()}
+        return {h: cache.as_field(v) for h, v in found.items()}
 
     def _indexable(self, ids: list[int]) -> set[int]:
         if not ids:
@@ -138,9 +138,8 @@ class Enricher:
 
     def _image_update(self, urls: list[str]) -> dict:
         vectors, errors = self.images.vectors(self.engine, urls)
-        meta = {"model": IMAGE_MODEL, "hash": listing_key(urls), "images": len(urls), "embedded": len(vectors),
-                "failed": len(errors), "errors": list(errors.values())[:3], "at": int(time.time() * 1000)}
         vector = combine([vectors[u] for u in urls if u in vectors])
+        meta = image_meta(urls, len(vectors), list(errors.values()), int(time.time() * 1000))
         return {"enrichment": {"image": meta}, **({"image_vector": vector} if vector else {})}
 
     def enrich(self, wanted: dict[int, tuple[int, int]]) -> dict[str, int]:
@@ -161,7 +160,8 @@ class Enricher:
                 src = d["_source"]
                 if (src.get("source_version") or 0) < pending[pid][0]:
                     continue  # the indexer has not written this version yet
-                key = text_hash(self.embedder.model_id, embedding_text(src))
+                doc_text = embedding_text(src)
+                key = text_hash(self.embedder.model_id, doc_text)
                 done = src.get("enrichment") or {}
                 location = src["location"]
                 need_text = (done.get("text") or {}).get("hash") != key
@@ -174,7 +174,7 @@ class Enricher:
                     pending.pop(pid)
                     continue
                 if need_text:
-                    texts[key] = embedding_text(src)
+                    texts[key] = doc_text
                 ready[pid] = (d, key if need_text else None, location if need_scores else None,
                               urls if need_images else None)
             vectors = self.vectors_for(texts) if texts else {}

