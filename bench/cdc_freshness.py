@@ -27,6 +27,7 @@ import time
 import uuid
 
 import numpy as np
+import psutil
 import requests
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 from sqlalchemy import text
@@ -78,10 +79,15 @@ class Run:
             while not self.done.is_set():
                 with self.lock:
                     batch = [(next(self.seq), next(self.next_id)) for _ in range(rows_per_tx)]
+                # one statement per transaction (the binlog still logs one row event per row): the
+                # writers are load generators sharing the 2 cores, so they should cost little
+                params = {f"i{n}": pid for n, (_, pid) in enumerate(batch)} | {f"s{n}": seq for n, (seq, _) in
+                                                                              enumerate(batch)}
+                cases = " ".join(f"WHEN :i{n} THEN :s{n}" for n in range(len(batch)))
+                ids = ", ".join(f":i{n}" for n in range(len(batch)))
                 with conn.begin():
-                    for seq, pid in batch:
-                        conn.execute(text("UPDATE properties SET number_of_reviews = :s WHERE id = :i"),
-                                     {"s": seq, "i": pid})
+                    conn.execute(text(f"UPDATE properties SET number_of_reviews = CASE id {cases} END "
+                                      f"WHERE id IN ({ids})"), params)
                 now = time.time()
                 with self.lock:
                     self.writes += len(batch)
@@ -127,10 +133,22 @@ class Run:
         self.lags = lags
         return lags
 
-    def execute(self, group: str) -> dict:
+    def cpu_sampler(self, pids: dict[str, int]) -> None:
+        """% of one core per process over the run (where the 2 cores go)."""
+        procs = {name: psutil.Process(pid) for name, pid in pids.items() if psutil.pid_exists(pid)}
+        for proc in procs.values():
+            proc.cpu_percent()
+        started = time.time()
+        self.done.wait()
+        elapsed = max(time.time() - started, 1e-3)
+        self.cpu = {name: round(proc.cpu_percent()) for name, proc in procs.items()}
+        self.cpu["elapsed_s"] = round(elapsed)
+
+    def execute(self, group: str, pids: dict[str, int]) -> dict:
         writers = 2 if self.rate > 500 else 1
         threads = [threading.Thread(target=self.writer, args=(1 / writers,)) for _ in range(writers)]
-        threads += [threading.Thread(target=self.prober), threading.Thread(target=self.lag_sampler, args=(group,))]
+        threads += [threading.Thread(target=self.prober), threading.Thread(target=self.lag_sampler, args=(group,)),
+                    threading.Thread(target=self.cpu_sampler, args=(pids,))]
         started = time.time()
         for t in threads:
             t.start()
@@ -149,25 +167,40 @@ class Run:
             "probe_p99_ms": round(float(np.percentile(sample, 99))) if len(sample) else None,
             "max_lag_messages": max(self.lags) if self.lags else None,
             "mean_lag_messages": round(statistics.mean(self.lags)) if self.lags else None,
+            "cpu_percent_of_one_core": self.cpu,
         }
 
 
-HISTOGRAM = "hellohome_indexer_commit_to_searchable_seconds_bucket"
+HISTOGRAM = "hellohome_indexer_commit_to_{}_seconds_bucket"
+STAGES = ("kafka", "indexed", "searchable")  # commit → Kafka (Debezium), → acknowledged, → visible
 
 
 def settings_default_shards() -> int:
     return get_settings().index_shards
 
 
-def histogram(port: int) -> dict[float, float]:
-    """Cumulative bucket counts {le: count} of the indexer's commit→searchable histogram."""
+def histograms(port: int) -> dict[str, dict[float, float]]:
+    """Cumulative bucket counts {le: count} of the indexer's commit→kafka/indexed/searchable histograms."""
     body = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
-    buckets = {}
+    out: dict[str, dict[float, float]] = {stage: {} for stage in STAGES}
     for line in body.splitlines():
-        if line.startswith(HISTOGRAM + "{"):
-            le = line.split('le="', 1)[1].split('"', 1)[0]
-            buckets[float("inf") if le == "+Inf" else float(le)] = float(line.rsplit(" ", 1)[1])
-    return buckets
+        for stage in STAGES:
+            if line.startswith(HISTOGRAM.format(stage) + "{"):
+                le = line.split('le="', 1)[1].split('"', 1)[0]
+                out[stage][float("inf") if le == "+Inf" else float(le)] = float(line.rsplit(" ", 1)[1])
+    return out
+
+
+def batch_means(port: int) -> dict[str, float]:
+    """(sum, count) of the indexer's per-batch read and bulk histograms."""
+    body = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    out = {}
+    for line in body.splitlines():
+        for name in ("read", "bulk"):
+            for part in ("sum", "count"):
+                if line.startswith(f"hellohome_indexer_{name}_seconds_{part} "):
+                    out[f"{name}_{part}"] = float(line.split()[1])
+    return out
 
 
 def quantile(before: dict[float, float], after: dict[float, float], q: float) -> float | None:
@@ -193,8 +226,11 @@ def wait_caught_up(case, group: str, timeout_s: float = 900) -> None:
     deadline = time.monotonic() + timeout_s
     try:
         while time.monotonic() < deadline:
-            lag = sum(max(0, consumer.get_watermark_offsets(tp, timeout=5)[1] - max(tp.offset, 0))
-                      for tp in consumer.committed(parts, timeout=10))
+            try:
+                lag = sum(max(0, consumer.get_watermark_offsets(tp, timeout=5)[1] - max(tp.offset, 0))
+                          for tp in consumer.committed(parts, timeout=10))
+            except KafkaException:  # topics just recreated: leaders not known yet
+                lag = None
             if lag == 0 and verify(case).clean:
                 return
             time.sleep(2)
@@ -207,7 +243,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rates", type=int, nargs="+", default=[200, 1000, 3000])
     parser.add_argument("--duration", type=float, default=60)
-    parser.add_argument("--refresh", default="250ms", help="refresh_interval of the benchmark index")
+    parser.add_argument("--refresh", default="100ms", help="refresh_interval of the benchmark index")
     parser.add_argument("--poll-ms", type=int, default=20, help="probe search interval")
     parser.add_argument("--shards", type=int, default=settings_default_shards(), help="primary shards of the index")
     parser.add_argument("--metrics-port", type=int, default=9199)
@@ -219,9 +255,11 @@ def main() -> None:
     services.up(settings)
     case = prepare(settings, args.refresh, args.shards)
     name = connector.connector_name(case, case.db_name)
-    connector.forget(case, name)  # its stored offsets too: this run starts with a fresh snapshot
-    # a clean slate: no events of earlier runs ahead of this one's snapshot
-    for future in admin(case).delete_topics(change_topics(case.db_name), operation_timeout=30).values():
+    connector.forget(case, case.db_name)  # its stored offsets too: this run starts with a fresh snapshot
+    # a clean slate: no events of earlier runs ahead of this one's snapshot (the client is kept
+    # referenced until the futures resolve: a collected client cancels them)
+    kafka_admin = admin(case)
+    for future in kafka_admin.delete_topics(change_topics(case.db_name), operation_timeout=30).values():
         try:
             future.result()
         except KafkaException:
@@ -238,13 +276,21 @@ def main() -> None:
         wait_caught_up(case, group)
         results = []
         for i, rate in enumerate(args.rates):
-            before = histogram(args.metrics_port)
-            row = Run(case, rate, args.duration, args.poll_ms, SEQ_BASE * (i + 2)).execute(group)
+            before, means_before = histograms(args.metrics_port), batch_means(args.metrics_port)
+            pids = {s["service"]: s["pid"] for s in services.status(case) if s.get("pid")}
+            pids |= {"bench indexer": indexer.pid, "bench writers": os.getpid()}
+            row = Run(case, rate, args.duration, args.poll_ms, SEQ_BASE * (i + 2)).execute(group, pids)
             wait_caught_up(case, group, timeout_s=300)
-            after = histogram(args.metrics_port)
-            for label, q in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99), ("max", 1.0)):
-                value = quantile(before, after, q)
-                row[f"searchable_{label}_ms"] = None if value is None else round(value)
+            after, means = histograms(args.metrics_port), batch_means(args.metrics_port)
+            batches = means["bulk_count"] - means_before["bulk_count"]
+            row["batches"] = int(batches)
+            for name in ("read", "bulk"):  # per batch, in the indexer's writer thread
+                spent = means[f"{name}_sum"] - means_before[f"{name}_sum"]
+                row[f"mean_{name}_ms"] = round(spent / batches * 1000) if batches else None
+            for stage in STAGES:
+                for label, q in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99), ("max", 1.0)):
+                    value = quantile(before[stage], after[stage], q)
+                    row[f"{stage}_{label}_ms"] = None if value is None else round(value)
             results.append(row)
             print(row, flush=True)
         save("cdc_freshness" + (f"_{args.label}" if args.label else ""), {"duration_s": args.duration, "refresh_interval": args.refresh, "shards": case.index_shards,
@@ -253,7 +299,7 @@ def main() -> None:
     finally:
         indexer.terminate()
         indexer.wait(60)
-        connector.delete(case, name, missing_ok=True)
+        connector.forget(case, case.db_name)
 
 
 if __name__ == "__main__":

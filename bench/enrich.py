@@ -1,9 +1,10 @@
 """Enrichment figures on the demo data (Edinburgh listings enriched first: `hellohome enrich refresh`
 or the enricher service), written to bench/results/enrich.json:
 
-    .venv/bin/python -m bench.enrich [--texts 512] [--writes 20] [--seconds 30]
+    .venv/bin/python -m bench.enrich [--texts 512] [--writes 20] [--seconds 30] [--only text|knn]
 
-- texts/s of the text model on this CPU (real listing texts, batches of 32) and one-query latency;
+- texts/s and one-query latency of each text model on each runtime (torch, ONNX fp32, ONNX int8) on
+  real listing texts, and the cosine of each runtime's vectors to torch's;
 - embedding-cache hit rate when the whole index is rebuilt (backfill into a new index);
 - commit -> enriched for description edits through the real path (MariaDB -> Debezium -> Kafka ->
   indexer -> enricher), and whether price-only edits keep their vectors;
@@ -27,6 +28,7 @@ from bench.common import pct, save
 from hellohome.config import get_settings
 from hellohome.db.engine import get_engine
 from hellohome.enrich.enricher import Enricher
+from hellohome.enrich.onnx_text import BACKENDS
 from hellohome.enrich.text import TextEmbedder, embedding_text, text_hash
 from hellohome.search import indexes
 from hellohome.search.backfill import backfill
@@ -46,29 +48,47 @@ JUDGED = {
     "travelling with a baby": {"crib", "high chair"},
     "gym in the building": {"gym", "shared gym in building"},
 }
+# short queries beside the judged ones, for the cosine of each runtime to torch
+QUERIES = ["quiet flat near the castle with a view", "studio in Leith", "loft", "sea view", "family home with parking",
+           "cheap private room near the station", "3 bed house with garden under 200", "cosy cottage", "penthouse"]
 
 
 
-def throughput(settings, n: int) -> dict:
+def text_backends(n: int, models: list[str]) -> list[dict]:
+    """texts/s and one-query latency of each runtime, and how close its vectors are to torch's
+    (cosine) on real listing texts and on short queries."""
     with get_engine("readonly").connect() as conn:
         rows = conn.execute(text("SELECT title, description, neighbourhood, area, city FROM properties "
                                  "WHERE city = 'Edinburgh' ORDER BY id LIMIT :n"), {"n": n}).mappings().all()
-    texts = [embedding_text(dict(r)) for r in rows]
-    embedder = TextEmbedder(settings.text_model)
-    started = time.perf_counter()
-    embedder.model()
-    load_s = time.perf_counter() - started
-    started = time.perf_counter()
-    embedder.embed(texts)
-    per_s = len(texts) / (time.perf_counter() - started)
-    single = []
-    for q in list(JUDGED) * 5:
-        t = time.perf_counter()
-        embedder.embed([q])
-        single.append((time.perf_counter() - t) * 1000)
-    return {"case": "text model", "model": embedder.model_id, "load_s": round(load_s, 1), "texts": len(texts),
-            "mean_chars": round(sum(map(len, texts)) / len(texts)), "texts_per_s": round(per_s, 1),
-            "query_embed_p50_ms": pct(single, 50), "query_embed_p95_ms": pct(single, 95)}
+    texts, queries = [embedding_text(dict(r)) for r in rows], [*JUDGED, *QUERIES]
+    results = []
+    for model in models:
+        reference = None
+        for backend in BACKENDS:
+            embedder = TextEmbedder(model, backend)
+            started = time.perf_counter()
+            embedder.model()
+            load_s = time.perf_counter() - started
+            started = time.perf_counter()
+            vectors = embedder.embed(texts)
+            per_s = len(texts) / (time.perf_counter() - started)
+            single = []
+            for q in queries * 3:
+                t = time.perf_counter()
+                embedder.embed([q])
+                single.append((time.perf_counter() - t) * 1000)
+            query_vectors = embedder.embed(queries)
+            reference = reference or (vectors, query_vectors)
+            docs_cos, query_cos = (vectors * reference[0]).sum(1), (query_vectors * reference[1]).sum(1)
+            results.append({"case": f"text model {model} on {backend}", "model": embedder.model_id,
+                            "load_s": round(load_s, 1), "texts": len(texts),
+                            "mean_chars": round(sum(map(len, texts)) / len(texts)), "texts_per_s": round(per_s, 1),
+                            "query_embed_p50_ms": pct(single, 50), "query_embed_p95_ms": pct(single, 95),
+                            "cosine_to_torch_docs_min": round(float(docs_cos.min()), 4),
+                            "cosine_to_torch_docs_mean": round(float(docs_cos.mean()), 4),
+                            "cosine_to_torch_queries_min": round(float(query_cos.min()), 4)})
+            print(results[-1], flush=True)
+    return results
 
 
 def image_throughput(n: int = 64) -> dict:
@@ -235,14 +255,19 @@ def main() -> None:
     parser.add_argument("--texts", type=int, default=512)
     parser.add_argument("--writes", default="5,20,200", help="description edits per second, one run each")
     parser.add_argument("--seconds", type=float, default=30)
-    parser.add_argument("--only-knn", action="store_true", help="just the recall measurement")
+    parser.add_argument("--models", default="minilm,mpnet", help="text models whose runtimes are compared")
+    parser.add_argument("--only", choices=["text", "knn"], help="print one measurement, save nothing")
     args = parser.parse_args()
     settings = get_settings()
-    if args.only_knn:
+    models = args.models.split(",")
+    if args.only == "text":
+        text_backends(args.texts, models)  # prints each row as it is measured
+        return
+    if args.only == "knn":
         for row in knn_recall(settings):
             print(row)
         return
-    results = [throughput(settings, args.texts), image_throughput(), *knn_recall(settings), *relevance(settings), reindex_hits(settings),
+    results = [*text_backends(args.texts, models), image_throughput(), *knn_recall(settings), *relevance(settings), reindex_hits(settings),
                *(lag(settings, float(rate), args.seconds) for rate in args.writes.split(","))]
     save("enrich", {"texts": args.texts, "writes_per_s": args.writes, "seconds": args.seconds,
                     "judged_queries": list(JUDGED)}, results)

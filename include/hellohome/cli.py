@@ -131,9 +131,10 @@ def down() -> None:
 # ---------------------------------------------------------------- enrichment
 @enrich_app.command("refresh")
 def enrich_refresh(everything: Annotated[bool, typer.Option("--all", help="re-check every document, not only "
-                                                                          "those without a vector")] = False,
+                                                                          "those without a current vector")] = False,
                    progress: Annotated[bool, typer.Option(help="show a progress bar")] = True) -> None:
-    """Add text vectors to documents that lack them (embedding cache first, model for the rest)."""
+    """Add text vectors to documents that lack them or carry another model's (embedding cache first,
+    the model for the rest)."""
     from hellohome.enrich.enricher import Enricher, refresh
 
     settings = get_settings()

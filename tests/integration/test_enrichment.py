@@ -140,11 +140,18 @@ def test_reindex_keeps_vectors_from_the_cache(enriched, search_settings):
         client.indices.delete(index="test-reindex-*", ignore_unavailable=True)
 
 
-def test_refresh_enriches_what_is_missing_only(enricher, search_settings, enriched, monkeypatch):
-    calls = []
-    monkeypatch.setattr(enricher, "enrich", lambda wanted: calls.append(len(wanted)) or {"enriched": len(wanted)})
-    totals = refresh(search_settings, enricher, progress=False)
+def test_refresh_enriches_what_is_missing_or_stale_only(enricher, search_settings, enriched, monkeypatch):
     client = enricher.search
     alias = indexes.read_alias("properties", search_settings.index_prefix)
+    stale = enriched["ids"][0]  # a vector made by another model (or runtime) is stale
+    doc = client.get(index=alias, id=str(stale))["_source"]["enrichment"]
+    client.update(index=alias, id=str(stale), body={"doc": {"enrichment": {
+        **doc, "text": {**doc["text"], "model": "minilm@an-older-package"}}}}, params={"refresh": "true"})
+    calls = []
+    monkeypatch.setattr(enricher, "enrich", lambda wanted: calls.append(set(wanted)) or {"enriched": len(wanted)})
+    totals = refresh(search_settings, enricher, progress=False)
     without = client.count(index=alias, body={"query": {"bool": {"must_not": [{"exists": {"field": "text_vector"}}]}}})
-    assert totals["enriched"] == without["count"] == sum(calls)
+    picked = set().union(*calls)
+    assert stale in picked and not picked & (set(enriched["ids"]) - {stale})
+    assert totals["enriched"] == without["count"] + 1 == len(picked)
+    client.update(index=alias, id=str(stale), body={"doc": {"enrichment": doc}}, params={"refresh": "true"})

