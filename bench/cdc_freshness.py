@@ -1,17 +1,22 @@
 """Commit → searchable through the real path: MariaDB → Debezium → Kafka → indexer → OpenSearch.
 
-    .venv/bin/python -m bench.cdc_freshness [--rates 200 1000 3000] [--duration 60] [--refresh 250ms]
+    HH_ENRICHER_AUTOSTART=false .venv/bin/python -m bench.cdc_freshness [--rates 200 1000 3000]
+        [--duration 60] [--refresh 100ms]
 
 Writers commit UPDATEs at a fixed rate (round-robin over the NYC listings, each row carrying a
-unique sequence number in `number_of_reviews`). Two measurements of commit → searchable:
-- every write: the indexer's `commit_to_searchable` histogram (its tracker searches for each
+unique sequence number in `number_of_reviews`; one statement per transaction of up to 5 rows).
+Two measurements of commit → searchable:
+- every write: the indexer's histograms, per stage: commit → Kafka (the record's timestamp:
+  Debezium's share), → indexed (bulk acknowledged), → searchable (its tracker searches for each
   acknowledged batch until a refresh made it visible; with --indexer-refresh wait_for, the bulk
-  itself returns once searchable; commit time = the row's updated_at in ms), scraped before and
+  itself returns once searchable); commit time = the row's updated_at in ms; scraped before and
   after each run, quantiles interpolated within buckets (max: the upper bound of the highest
   bucket with a count);
 - a sample, independently: a probe takes the newest committed write every 100 ms and searches
   for it (a search, not a realtime GET) every --poll-ms until it is visible.
-Also: achieved write rate, the indexer group's consumer lag, and a parity check at the end.
+Also: achieved write rate, the indexer group's consumer lag, the mean MariaDB re-read and bulk
+time per batch, % of a core per process over the run, and a parity check at the end. The demo's
+enricher working through its backlog would take a core from everything else: run with it off.
 Writes bench/results/cdc_freshness.json.
 """
 from __future__ import annotations

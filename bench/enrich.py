@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import argparse
 import math
+import multiprocessing
 import random
 import threading
 import time
+from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 from opensearchpy import helpers
@@ -54,6 +56,24 @@ QUERIES = ["quiet flat near the castle with a view", "studio in Leith", "loft", 
 
 
 
+def _measure_runtime(model: str, backend: str, texts: list[str], queries: list[str]) -> dict:
+    """One runtime in a process of its own (two runtimes' thread pools in one process slow each other)."""
+    embedder = TextEmbedder(model, backend)
+    started = time.perf_counter()
+    embedder.model()
+    load_s = time.perf_counter() - started
+    started = time.perf_counter()
+    vectors = embedder.embed(texts)
+    per_s = len(texts) / (time.perf_counter() - started)
+    single = []
+    for q in queries * 3:
+        t = time.perf_counter()
+        embedder.embed([q])
+        single.append((time.perf_counter() - t) * 1000)
+    return {"model_id": embedder.model_id, "load_s": load_s, "per_s": per_s, "single": single,
+            "vectors": vectors, "query_vectors": embedder.embed(queries)}
+
+
 def text_backends(n: int, models: list[str]) -> list[dict]:
     """texts/s and one-query latency of each runtime, and how close its vectors are to torch's
     (cosine) on real listing texts and on short queries."""
@@ -65,25 +85,15 @@ def text_backends(n: int, models: list[str]) -> list[dict]:
     for model in models:
         reference = None
         for backend in BACKENDS:
-            embedder = TextEmbedder(model, backend)
-            started = time.perf_counter()
-            embedder.model()
-            load_s = time.perf_counter() - started
-            started = time.perf_counter()
-            vectors = embedder.embed(texts)
-            per_s = len(texts) / (time.perf_counter() - started)
-            single = []
-            for q in queries * 3:
-                t = time.perf_counter()
-                embedder.embed([q])
-                single.append((time.perf_counter() - t) * 1000)
-            query_vectors = embedder.embed(queries)
-            reference = reference or (vectors, query_vectors)
-            docs_cos, query_cos = (vectors * reference[0]).sum(1), (query_vectors * reference[1]).sum(1)
-            results.append({"case": f"text model {model} on {backend}", "model": embedder.model_id,
-                            "load_s": round(load_s, 1), "texts": len(texts),
-                            "mean_chars": round(sum(map(len, texts)) / len(texts)), "texts_per_s": round(per_s, 1),
-                            "query_embed_p50_ms": pct(single, 50), "query_embed_p95_ms": pct(single, 95),
+            with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+                m = pool.submit(_measure_runtime, model, backend, texts, queries).result()
+            reference = reference or (m["vectors"], m["query_vectors"])
+            docs_cos = (m["vectors"] * reference[0]).sum(1)
+            query_cos = (m["query_vectors"] * reference[1]).sum(1)
+            results.append({"case": f"text model {model} on {backend}", "model": m["model_id"],
+                            "load_s": round(m["load_s"], 1), "texts": len(texts),
+                            "mean_chars": round(sum(map(len, texts)) / len(texts)), "texts_per_s": round(m["per_s"], 1),
+                            "query_embed_p50_ms": pct(m["single"], 50), "query_embed_p95_ms": pct(m["single"], 95),
                             "cosine_to_torch_docs_min": round(float(docs_cos.min()), 4),
                             "cosine_to_torch_docs_mean": round(float(docs_cos.mean()), 4),
                             "cosine_to_torch_queries_min": round(float(query_cos.min()), 4)})

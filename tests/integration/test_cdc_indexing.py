@@ -176,7 +176,8 @@ def test_indexer_exposes_metrics_and_registers_with_prometheus(cdc, unused_tcp_p
         assert consumed_properties(body) >= 5780
         assert 'hellohome_indexer_documents_written_total{op="index"}' in body
         assert "hellohome_indexer_commit_to_searchable_seconds_bucket" in body
-        assert "hellohome_indexer_bulk_seconds_count" in body
+        for histogram in ("bulk", "read", "commit_to_kafka", "commit_to_indexed"):
+            assert f"hellohome_indexer_{histogram}_seconds_count" in body
         assert (prometheus.targets_dir(s) / f"indexer-{unused_tcp_port}.json").exists()
         deadline = time.monotonic() + 20
         while "hellohome_indexer_consumer_lag{" not in body and time.monotonic() < deadline:
