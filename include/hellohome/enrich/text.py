@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from hellohome.config import get_settings
-from hellohome.enrich.onnx_text import BACKENDS, OnnxEncoder, export
+from hellohome.enrich.onnx_text import BACKENDS, RECIPE, OnnxEncoder, export
 from hellohome.errors import ConfigError
 
 # model name -> (distribution shipping it, dimension)
@@ -42,7 +42,7 @@ def text_hash(model_id: str, text: str) -> str:
 
 def resolve_backend(model: str, backend: str) -> str:
     """`auto`: int8 where it measured cosine >= 0.99 to torch on listing texts (MiniLM), else ONNX
-    fp32 (mpnet int8 fell to 0.956)."""
+    fp32 (mpnet's int8 fell to 0.96-0.97)."""
     if model not in MODELS:
         raise ConfigError(f"HH_TEXT_MODEL: unknown {model!r}; choose one of {', '.join(MODELS)}")
     if backend == "auto":
@@ -109,7 +109,7 @@ class TextEmbedder:
             model = SentenceTransformer(str(self._path()), device="cpu")
             return model, model.get_embedding_dimension()
         name = self.model_id.replace("/", "_").replace("@", "-").replace("+", "-")
-        onnx_path = export(self._path(), self.cache_dir / "models" / "onnx" / f"{name}.onnx",
+        onnx_path = export(self._path(), self.cache_dir / "models" / "onnx" / f"{name}.r{RECIPE}.onnx",
                            int8=self.backend == "onnx-int8")
         model = OnnxEncoder(self._path(), onnx_path)
         return model, model.dimension
