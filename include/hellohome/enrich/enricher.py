@@ -218,10 +218,21 @@ def refresh(settings: Settings, enricher: Enricher, everything: bool = False, ba
     model, a fresh index, or events it gave up on."""
     from tqdm import tqdm
 
+    def scan(query: dict, fields: list[str] | bool) -> list[dict]:
+        return list(helpers.scan(enricher.search, index=enricher.alias, size=5000, query={"query": query},
+                                 _source=fields))
+
+    def model(hit: dict) -> str | None:
+        return (((hit.get("_source") or {}).get("enrichment") or {}).get("text") or {}).get("model")
+
     current = enricher.embedder.model_id
-    ids = [int(h["_id"]) for h in helpers.scan(enricher.search, index=enricher.alias, size=5000,
-                                               query={"query": {"match_all": {}}}, _source=["enrichment.text.model"])
-           if everything or (h["_source"].get("enrichment") or {}).get("text", {}).get("model") != current]
+    if everything:
+        ids = [int(h["_id"]) for h in scan({"match_all": {}}, False)]
+    else:
+        missing = {int(h["_id"]) for h in scan({"bool": {"must_not": [{"exists": {"field": "text_vector"}}]}}, False)}
+        stale = {int(h["_id"]) for h in scan({"exists": {"field": "text_vector"}}, ["enrichment.text.model"])
+                 if model(h) != current}
+        ids = sorted(missing | stale)
     totals: dict[str, int] = {}
     with tqdm(total=len(ids), unit="doc", desc="enrich", disable=not progress) as bar:
         for start in range(0, len(ids), batch):
