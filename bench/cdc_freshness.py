@@ -35,13 +35,14 @@ import numpy as np
 import psutil
 import requests
 from confluent_kafka import Consumer, KafkaException, TopicPartition
-from sqlalchemy import text
+from sqlalchemy import case, text, update
 
 from bench.common import save, schema_with
 from hellohome.cdc import connector
 from hellohome.cdc.topics import admin, change_topics
 from hellohome.config import get_settings
 from hellohome.db.engine import get_engine
+from hellohome.db.models import Property
 from hellohome.search import indexes
 from hellohome.search.verify import verify
 from hellohome.stack import services
@@ -86,13 +87,10 @@ class Run:
                     batch = [(next(self.seq), next(self.next_id)) for _ in range(rows_per_tx)]
                 # one statement per transaction (the binlog still logs one row event per row): the
                 # writers are load generators sharing the 2 cores, so they should cost little
-                params = {f"i{n}": pid for n, (_, pid) in enumerate(batch)} | {f"s{n}": seq for n, (seq, _) in
-                                                                              enumerate(batch)}
-                cases = " ".join(f"WHEN :i{n} THEN :s{n}" for n in range(len(batch)))
-                ids = ", ".join(f":i{n}" for n in range(len(batch)))
+                seqs = {pid: seq for seq, pid in batch}
                 with conn.begin():
-                    conn.execute(text(f"UPDATE properties SET number_of_reviews = CASE id {cases} END "
-                                      f"WHERE id IN ({ids})"), params)
+                    conn.execute(update(Property).where(Property.id.in_(seqs)).values(
+                        number_of_reviews=case(seqs, value=Property.id)))
                 now = time.time()
                 with self.lock:
                     self.writes += len(batch)

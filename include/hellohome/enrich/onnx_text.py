@@ -35,7 +35,7 @@ def _export_fp32(model_dir: Path, target: Path) -> None:
             self.transformer = transformer  # a submodule: its weights export as weights
 
         def forward(self, *inputs):
-            return self.transformer(**dict(zip(names, inputs))).last_hidden_state
+            return self.transformer(**dict(zip(names, inputs, strict=True))).last_hidden_state
 
     axes = {name: {0: "batch", 1: "tokens"} for name in [*names, "token_embeddings"]}
     with torch.no_grad():
