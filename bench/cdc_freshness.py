@@ -182,28 +182,23 @@ def settings_default_shards() -> int:
     return get_settings().index_shards
 
 
-def histograms(port: int) -> dict[str, dict[float, float]]:
-    """Cumulative bucket counts {le: count} of the indexer's commit→kafka/indexed/searchable histograms."""
+def scrape(port: int) -> tuple[dict[str, dict[float, float]], dict[str, float]]:
+    """One read of the indexer's /metrics: cumulative bucket counts {le: count} of its
+    commit→kafka/indexed/searchable histograms, and the sum and count of its per-batch read and
+    bulk histograms."""
     body = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
-    out: dict[str, dict[float, float]] = {stage: {} for stage in STAGES}
+    buckets: dict[str, dict[float, float]] = {stage: {} for stage in STAGES}
+    sums: dict[str, float] = {}
     for line in body.splitlines():
         for stage in STAGES:
             if line.startswith(HISTOGRAM.format(stage) + "{"):
                 le = line.split('le="', 1)[1].split('"', 1)[0]
-                out[stage][float("inf") if le == "+Inf" else float(le)] = float(line.rsplit(" ", 1)[1])
-    return out
-
-
-def batch_means(port: int) -> dict[str, float]:
-    """(sum, count) of the indexer's per-batch read and bulk histograms."""
-    body = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
-    out = {}
-    for line in body.splitlines():
+                buckets[stage][float("inf") if le == "+Inf" else float(le)] = float(line.rsplit(" ", 1)[1])
         for name in ("read", "bulk"):
             for part in ("sum", "count"):
                 if line.startswith(f"hellohome_indexer_{name}_seconds_{part} "):
-                    out[f"{name}_{part}"] = float(line.split()[1])
-    return out
+                    sums[f"{name}_{part}"] = float(line.split()[1])
+    return buckets, sums
 
 
 def quantile(before: dict[float, float], after: dict[float, float], q: float) -> float | None:
@@ -257,7 +252,6 @@ def main() -> None:
     settings = get_settings()
     services.up(settings)
     case = prepare(settings, args.refresh, args.shards)
-    name = connector.connector_name(case, case.db_name)
     connector.forget(case, case.db_name)  # its stored offsets too: this run starts with a fresh snapshot
     # a clean slate: no events of earlier runs ahead of this one's snapshot (the client is kept
     # referenced until the futures resolve: a collected client cancels them)
@@ -279,12 +273,12 @@ def main() -> None:
         wait_caught_up(case, group)
         results = []
         for i, rate in enumerate(args.rates):
-            before, means_before = histograms(args.metrics_port), batch_means(args.metrics_port)
+            before, means_before = scrape(args.metrics_port)
             pids = {s["service"]: s["pid"] for s in services.status(case) if s.get("pid")}
             pids |= {"bench indexer": indexer.pid, "bench writers": os.getpid()}
             row = Run(case, rate, args.duration, args.poll_ms, SEQ_BASE * (i + 2)).execute(group, pids)
             wait_caught_up(case, group, timeout_s=300)
-            after, means = histograms(args.metrics_port), batch_means(args.metrics_port)
+            after, means = scrape(args.metrics_port)
             batches = means["bulk_count"] - means_before["bulk_count"]
             row["batches"] = int(batches)
             for name in ("read", "bulk"):  # per batch, in the indexer's writer thread

@@ -57,7 +57,6 @@ QUERIES = ["quiet flat near the castle with a view", "studio in Leith", "loft", 
            "cheap private room near the station", "3 bed house with garden under 200", "cosy cottage", "penthouse"]
 
 
-
 def _measure_runtime(model: str, backend: str, texts: list[str], queries: list[str]) -> dict:
     """One runtime in a process of its own (two runtimes' thread pools in one process slow each other)."""
     embedder = TextEmbedder(model, backend)
@@ -133,8 +132,8 @@ def drawn_photos(n: int) -> list[bytes]:
 
 
 def real_photos(n: int) -> list[bytes]:
-    """scikit-image's sample photographs, scaled to 1024 px on the long side like a listing photo
-    (each also mirrored, so no two bodies are the same), as JPEGs."""
+    """scikit-image's sample photographs scaled to 1024 px wide like a listing photo (every other
+    round through them mirrored), as JPEGs."""
     from importlib.util import find_spec
 
     from PIL import Image, ImageOps
