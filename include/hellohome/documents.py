@@ -21,20 +21,28 @@ INDEXED_STATUSES = ("active", "inactive")
 PROVENANCE = ("source_version", "source_commit_ms", "checksum")
 ENRICHED = ("text_vector", "image_vector", "enrichment")  # added later; not part of the checksum
 
-PROPERTIES_BY_ID = text("""
+PROPERTIES_BY_ID = """
     SELECT p.*, u.name AS host_name, u.role AS host_role, pr.is_superhost, pr.host_since
     FROM properties p JOIN users u ON u.id = p.host_id LEFT JOIN user_profiles pr ON pr.user_id = u.id
     WHERE p.id IN :ids
-""").bindparams(bindparam("ids", expanding=True))
+"""
 PROPERTIES_PAGE = text("""
     SELECT p.*, u.name AS host_name, u.role AS host_role, pr.is_superhost, pr.host_since
     FROM properties p JOIN users u ON u.id = p.host_id LEFT JOIN user_profiles pr ON pr.user_id = u.id
     WHERE p.id > :after ORDER BY p.id LIMIT :limit
 """)
-IMAGES_BY_PROPERTY = text("""
+IMAGES_BY_PROPERTY = """
     SELECT property_id, url, position, caption FROM property_images
     WHERE property_id IN :ids ORDER BY property_id, position
-""").bindparams(bindparam("ids", expanding=True))
+"""
+# A locking read sees the newest committed rows, not the statement's snapshot, and with NOWAIT fails
+# (error 1205) on a row a transaction still holds instead of waiting, so it can never deadlock a writer.
+LOCKING = " LOCK IN SHARE MODE NOWAIT"
+LOCK_CONFLICT = 1205  # ER_LOCK_WAIT_TIMEOUT, what NOWAIT raises
+
+
+def _by_ids(sql: str, lock: bool):
+    return text(sql + (LOCKING if lock else "")).bindparams(bindparam("ids", expanding=True))
 PROFILES_BY_USER = text("""
     SELECT u.id, u.name, u.role, u.updated_at, p.bio, p.home_location, p.home_latitude, p.home_longitude,
            p.is_superhost, p.host_since, p.updated_at AS profile_updated_at
@@ -86,23 +94,26 @@ def build(row: dict, images: list[dict]) -> dict:
     return doc
 
 
-def _with_images(conn: Connection, rows: list[dict]) -> dict[int, dict]:
+def _with_images(conn: Connection, rows: list[dict], lock: bool = False) -> dict[int, dict]:
     images: dict[int, list[dict]] = defaultdict(list)
     if rows:
-        for image in conn.execute(IMAGES_BY_PROPERTY, {"ids": [r["id"] for r in rows]}).mappings():
+        for image in conn.execute(_by_ids(IMAGES_BY_PROPERTY, lock), {"ids": [r["id"] for r in rows]}).mappings():
             images[image["property_id"]].append(dict(image))
     docs = {r["id"]: build(r, images[r["id"]]) for r in rows if r["status"] in INDEXED_STATUSES}
     attach_cached(conn, docs)
     return docs
 
 
-def documents_for(conn: Connection, ids: Iterable[int]) -> dict[int, dict]:
-    """Current documents of these property ids; an id missing from the result must not be in the index."""
+def documents_for(conn: Connection, ids: Iterable[int], lock: bool = False) -> dict[int, dict]:
+    """Current documents of these property ids; an id missing from the result must not be in the index.
+
+    lock=True reads the rows with shared locks (see LOCKING): rows a commit still holds raise a
+    DBAPIError with code LOCK_CONFLICT instead of coming back as they were before it."""
     ids = sorted(set(ids))
     if not ids:
         return {}
-    rows = [dict(r) for r in conn.execute(PROPERTIES_BY_ID, {"ids": ids}).mappings()]
-    return _with_images(conn, rows)
+    rows = [dict(r) for r in conn.execute(_by_ids(PROPERTIES_BY_ID, lock), {"ids": ids}).mappings()]
+    return _with_images(conn, rows, lock)
 
 
 def documents_page(conn: Connection, after_id: int, limit: int) -> tuple[dict[int, dict], int | None]:

@@ -1,6 +1,7 @@
 """Real path: MariaDB → Debezium → Kafka → indexer → OpenSearch; each test ends with a clean parity."""
 import json
 import signal
+import threading
 import time
 
 import pytest
@@ -110,6 +111,27 @@ def test_insert_update_image_host_and_cascade_delete_propagate(cdc):
     execute(s, "UPDATE properties SET status = 'deleted' WHERE id = 900002")
     _assert_parity(s)
     assert _doc(s, 900001) is None and _doc(s, 900002) is None
+
+
+def test_a_reread_waits_for_a_commit_still_holding_its_rows(cdc):
+    """The binlog (and so the change event) can come before InnoDB makes the commit visible; the
+    indexer's re-read must then return the committed row, not the row as it was before."""
+    s = cdc["settings"]
+    pid = scalar(s, "SELECT MIN(id) FROM properties WHERE status = 'active'")
+    indexer = Indexer(s, group_id=new_group())
+    result: dict = {}
+    with get_engine("app", s.db_name).connect() as writer:
+        writer.execute(text("UPDATE properties SET title = CONCAT(title, ' [held]') WHERE id = :p"), {"p": pid})
+        reader = threading.Thread(target=lambda: result.update(indexer._read({pid: 1}, {}, {}, {})[0]))
+        reader.start()
+        reader.join(timeout=1.0)
+        assert reader.is_alive()  # a plain read would have returned the old title at once
+        writer.commit()
+    reader.join(timeout=10)
+    indexer.consumer.close()
+    assert result[pid]["title"].endswith(" [held]")
+    execute(s, "UPDATE properties SET title = REPLACE(title, ' [held]', '') WHERE id = :p", p=pid)
+    _assert_parity(s)
 
 
 def test_inquiries_and_schema_changes_do_not_stop_indexing(cdc):

@@ -17,6 +17,8 @@ DLQ = Counter("hellohome_indexer_dlq_total", "Messages sent to the dead-letter t
 RETRIES = Counter("hellohome_indexer_bulk_retries_total", "Bulk attempts beyond the first")
 READ_SECONDS = Histogram("hellohome_indexer_read_seconds", "Re-reading one batch's documents from MariaDB",
                          buckets=LATENCY_BUCKETS)
+LOCKED_READ_RETRIES = Counter("hellohome_indexer_locked_read_retries_total",
+                              "Re-reads repeated because a commit in progress still held a row")
 BULK_SECONDS = Histogram("hellohome_indexer_bulk_seconds", "Duration of one settled bulk write", buckets=LATENCY_BUCKETS)
 COMMIT_TO_KAFKA = Histogram("hellohome_indexer_commit_to_kafka_seconds",
                             "Database commit to the change event's Kafka timestamp (Debezium's share)",
