@@ -21,28 +21,20 @@ INDEXED_STATUSES = ("active", "inactive")
 PROVENANCE = ("source_version", "source_commit_ms", "checksum")
 ENRICHED = ("text_vector", "image_vector", "enrichment")  # added later; not part of the checksum
 
-PROPERTIES_BY_ID = """
+PROPERTIES_BY_ID = text("""
     SELECT p.*, u.name AS host_name, u.role AS host_role, pr.is_superhost, pr.host_since
     FROM properties p JOIN users u ON u.id = p.host_id LEFT JOIN user_profiles pr ON pr.user_id = u.id
     WHERE p.id IN :ids
-"""
+""").bindparams(bindparam("ids", expanding=True))
 PROPERTIES_PAGE = text("""
     SELECT p.*, u.name AS host_name, u.role AS host_role, pr.is_superhost, pr.host_since
     FROM properties p JOIN users u ON u.id = p.host_id LEFT JOIN user_profiles pr ON pr.user_id = u.id
     WHERE p.id > :after ORDER BY p.id LIMIT :limit
 """)
-IMAGES_BY_PROPERTY = """
+IMAGES_BY_PROPERTY = text("""
     SELECT property_id, url, position, caption FROM property_images
     WHERE property_id IN :ids ORDER BY property_id, position
-"""
-# A locking read sees the newest committed rows, not the statement's snapshot, and with NOWAIT fails
-# (error 1205) on a row a transaction still holds instead of waiting, so it can never deadlock a writer.
-LOCKING = " LOCK IN SHARE MODE NOWAIT"
-LOCK_CONFLICT = 1205  # ER_LOCK_WAIT_TIMEOUT, what NOWAIT raises
-
-
-def _by_ids(sql: str, lock: bool):
-    return text(sql + (LOCKING if lock else "")).bindparams(bindparam("ids", expanding=True))
+""").bindparams(bindparam("ids", expanding=True))
 PROFILES_BY_USER = text("""
     SELECT u.id, u.name, u.role, u.updated_at, p.bio, p.home_location, p.home_latitude, p.home_longitude,
            p.is_superhost, p.host_since, p.updated_at AS profile_updated_at
@@ -51,6 +43,21 @@ PROFILES_BY_USER = text("""
 PROPERTIES_OF_HOSTS = text("SELECT id, host_id FROM properties WHERE host_id IN :ids").bindparams(
     bindparam("ids", expanding=True))
 
+# Commit barrier (see wait_for_commits): locking reads see the newest committed rows and, with
+# NOWAIT, fail (error 1205) on a row a transaction still holds instead of waiting for it.
+LOCK_CONFLICT = 1205  # ER_LOCK_WAIT_TIMEOUT, what NOWAIT raises
+BARRIERS = (
+    ("properties", text("""
+        SELECT p.id FROM properties p JOIN users u ON u.id = p.host_id LEFT JOIN user_profiles pr ON pr.user_id = u.id
+        WHERE p.id IN :ids LOCK IN SHARE MODE NOWAIT
+    """).bindparams(bindparam("ids", expanding=True))),
+    ("properties", text("SELECT property_id FROM property_images WHERE property_id IN :ids LOCK IN SHARE MODE NOWAIT")
+     .bindparams(bindparam("ids", expanding=True))),
+    ("users", text("""
+        SELECT u.id FROM users u LEFT JOIN user_profiles p ON p.user_id = u.id
+        WHERE u.id IN :ids LOCK IN SHARE MODE NOWAIT
+    """).bindparams(bindparam("ids", expanding=True))),
+)
 
 def _plain(value):
     if isinstance(value, decimal.Decimal):
@@ -94,27 +101,37 @@ def build(row: dict, images: list[dict]) -> dict:
     return doc
 
 
-def _with_images(conn: Connection, rows: list[dict], lock: bool = False) -> dict[int, dict]:
+def _with_images(conn: Connection, rows: list[dict]) -> dict[int, dict]:
     images: dict[int, list[dict]] = defaultdict(list)
     if rows:
-        for image in conn.execute(_by_ids(IMAGES_BY_PROPERTY, lock), {"ids": [r["id"] for r in rows]}).mappings():
+        for image in conn.execute(IMAGES_BY_PROPERTY, {"ids": [r["id"] for r in rows]}).mappings():
             images[image["property_id"]].append(dict(image))
     docs = {r["id"]: build(r, images[r["id"]]) for r in rows if r["status"] in INDEXED_STATUSES}
     attach_cached(conn, docs)
     return docs
 
 
-def documents_for(conn: Connection, ids: Iterable[int], lock: bool = False) -> dict[int, dict]:
-    """Current documents of these property ids; an id missing from the result must not be in the index.
-
-    lock=True reads the rows with shared locks (see LOCKING): rows a commit still holds raise a
-    DBAPIError with code LOCK_CONFLICT instead of coming back as they were before it."""
+def documents_for(conn: Connection, ids: Iterable[int]) -> dict[int, dict]:
+    """Current documents of these property ids; an id missing from the result must not be in the index."""
     ids = sorted(set(ids))
     if not ids:
         return {}
-    rows = [dict(r) for r in conn.execute(_by_ids(PROPERTIES_BY_ID, lock), {"ids": ids}).mappings()]
-    return _with_images(conn, rows, lock)
+    rows = [dict(r) for r in conn.execute(PROPERTIES_BY_ID, {"ids": ids}).mappings()]
+    return _with_images(conn, rows)
 
+
+def wait_for_commits(conn: Connection, property_ids: Iterable[int], user_ids: Iterable[int]) -> None:
+    """Raise DBAPIError (code LOCK_CONFLICT) while a transaction still holds rows of these listings or
+    users, then end the transaction (releasing the shared locks at once): a read that starts after
+    this returns sees every commit that had written them. MariaDB writes the binlog before InnoDB
+    makes the commit visible, so a change event can arrive while its rows still read as before."""
+    ids = {"properties": sorted(set(property_ids)), "users": sorted(set(user_ids))}
+    try:
+        for kind, barrier in BARRIERS:
+            if ids[kind]:
+                conn.execute(barrier, {"ids": ids[kind]})
+    finally:
+        conn.rollback()
 
 def documents_page(conn: Connection, after_id: int, limit: int) -> tuple[dict[int, dict], int | None]:
     """Keyset pagination for backfill and verify: (documents, last id seen or None at the end)."""

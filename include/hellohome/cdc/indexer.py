@@ -30,7 +30,13 @@ from hellohome.cdc.envelope import ChangeEvent, EnvelopeError
 from hellohome.cdc.topics import change_topics, ensure_topics, topic_prefix
 from hellohome.config import Settings
 from hellohome.db.engine import get_engine
-from hellohome.documents import LOCK_CONFLICT, documents_for, profile_documents_for, properties_of_hosts
+from hellohome.documents import (
+    LOCK_CONFLICT,
+    documents_for,
+    profile_documents_for,
+    properties_of_hosts,
+    wait_for_commits,
+)
 from hellohome.search import bulk, indexes
 
 log = logging.getLogger(__name__)
@@ -298,30 +304,30 @@ class Indexer:
         """The batch's documents as MariaDB has them once the batch's transactions are visible.
 
         MariaDB writes a transaction to the binlog (which Debezium streams) before InnoDB makes it
-        visible, so a plain read right after the event can return a row as it was and file it under
-        the new event's version, where nothing would ever correct it. The listings are therefore read
-        with shared locks (NOWAIT): a row a commit still holds fails the read, which is retried until
-        that commit is done. Past LOCKED_READ_S (a transaction left open, not a commit in progress)
-        it reads without locks: the event's own commit is long visible by then."""
-        deadline = time.monotonic() + LOCKED_READ_S
-        pause = 0.002
-        while True:
-            lock = time.monotonic() < deadline
-            try:
-                with self.engine.connect() as conn:
-                    # a host or profile change reaches every listing of that host, with the host event's version
-                    for pid, hid in properties_of_hosts(conn, hosts).items():
-                        version, ts = hosts[hid]
-                        versions[pid] = max(versions.get(pid, 0), version)
-                        if ts:
-                            commit_ms[pid] = max(commit_ms.get(pid, 0), ts)
-                    return documents_for(conn, versions, lock=lock), profile_documents_for(conn, profile_versions)
-            except DBAPIError as exc:
-                if self.stopping or not (lock and exc.orig is not None and exc.orig.args[:1] == (LOCK_CONFLICT,)):
-                    raise  # _with_retry: MariaDB down, or we are stopping
-                metrics.LOCKED_READ_RETRIES.inc()
-                self._backoff(pause)
-                pause = min(0.05, pause * 2)
+        visible, so a plain read right after the event could return a row as it was and file it
+        under the new event's version, where nothing would ever correct it. So the read waits
+        behind a barrier of shared locks (documents.wait_for_commits), retried while a commit
+        still holds a row. Past LOCKED_READ_S (a transaction left open, not a commit in progress)
+        it reads anyway: the event's own commit is long visible by then."""
+        with self.engine.connect() as conn:
+            # a host or profile change reaches every listing of that host, with the host event's version
+            for pid, hid in properties_of_hosts(conn, hosts).items():
+                version, ts = hosts[hid]
+                versions[pid] = max(versions.get(pid, 0), version)
+                if ts:
+                    commit_ms[pid] = max(commit_ms.get(pid, 0), ts)
+            deadline, pause = time.monotonic() + LOCKED_READ_S, 0.002
+            while time.monotonic() < deadline:
+                try:
+                    wait_for_commits(conn, versions, profile_versions)
+                    break
+                except DBAPIError as exc:
+                    if self.stopping or exc.orig is None or exc.orig.args[:1] != (LOCK_CONFLICT,):
+                        raise  # _with_retry: MariaDB down, or we are stopping
+                    metrics.LOCKED_READ_RETRIES.inc()
+                    self._backoff(pause)
+                    pause = min(0.05, pause * 2)
+            return documents_for(conn, versions), profile_documents_for(conn, profile_versions)
 
     def _with_retry(self, read):
         """MariaDB unreachable: back off (capped) until it answers or we are asked to stop."""
