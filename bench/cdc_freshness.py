@@ -1,7 +1,7 @@
 """Commit → searchable through the real path: MariaDB → Debezium → Kafka → indexer → OpenSearch.
 
     HH_ENRICHER_AUTOSTART=false .venv/bin/python -m bench.cdc_freshness [--rates 200 1000 3000]
-        [--duration 60] [--refresh 100ms]
+        [--duration 60] [--refresh 250ms]
 
 Writers commit UPDATEs at a fixed rate (round-robin over the NYC listings, each row carrying a
 unique sequence number in `number_of_reviews`; one statement per transaction of up to 5 rows).
@@ -241,7 +241,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rates", type=int, nargs="+", default=[200, 1000, 3000])
     parser.add_argument("--duration", type=float, default=60)
-    parser.add_argument("--refresh", default="100ms", help="refresh_interval of the benchmark index")
+    parser.add_argument("--refresh", default="250ms", help="refresh_interval of the benchmark index")
     parser.add_argument("--poll-ms", type=int, default=20, help="probe search interval")
     parser.add_argument("--shards", type=int, default=settings_default_shards(), help="primary shards of the index")
     parser.add_argument("--metrics-port", type=int, default=9199)
