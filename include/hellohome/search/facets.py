@@ -36,17 +36,44 @@ def multi_select_filters(selected: dict[str, list[str]]) -> dict[str, dict]:
     return {name: {"terms": {MULTI_SELECT[name][0]: values}} for name, values in selected.items() if values}
 
 
-def aggregations(selected_filters: dict[str, dict]) -> dict:
-    def scoped(own: str | None, agg: dict) -> dict:
-        others = [f for name, f in selected_filters.items() if name != own]
-        return {"filter": {"bool": {"filter": others}}, "aggs": {"values": agg}}
+SCOPE = "under_selection"  # the facets counted under every selected filter, when some are selected
 
-    aggs = {name: scoped(name, {"terms": {"field": field, "size": size}})
-            for name, (field, size) in MULTI_SELECT.items()}
-    aggs |= {name: scoped(None, {"terms": {"field": field, "size": size}}) for name, (field, size) in TERMS.items()}
-    aggs |= {name: scoped(None, {"range": {"field": field, "ranges": buckets}}) for name, (field, buckets) in RANGES.items()}
-    aggs |= {name: scoped(None, {"stats": {"field": field}}) for name, field in STATS.items()}
+
+def _facet(name: str) -> dict:
+    if name in MULTI_SELECT or name in TERMS:
+        field, size = MULTI_SELECT.get(name) or TERMS[name]
+        return {"terms": {"field": field, "size": size}}
+    if name in RANGES:
+        field, buckets = RANGES[name]
+        return {"range": {"field": field, "ranges": buckets}}
+    return {"stats": {"field": STATS[name]}}
+
+
+def aggregations(selected_filters: dict[str, dict]) -> dict:
+    """Every facet is counted under all selected filters except its own. Facets sharing that scope
+    (all but the selected multi-select ones) are collected under one `filter` (SCOPE): one per
+    facet cost ~20% of a 16-facet request at 1M. With nothing selected the terms facets run at the
+    top level (faster still), but ranges and stats stay under the scope: at the top level OpenSearch
+    2.19 takes its filter-rewrite path for them, which fails on half_float fields
+    (ArrayIndexOutOfBoundsException in Ranges.compareByteValue)."""
+    own = {name: _facet(name) for name in NAMES}
+    if not selected_filters:
+        top = {name: agg for name, agg in own.items() if "terms" in agg}
+        return {**top, SCOPE: {"filter": {"bool": {"filter": []}},
+                               "aggs": {name: agg for name, agg in own.items() if name not in top}}}
+    aggs = {SCOPE: {"filter": {"bool": {"filter": list(selected_filters.values())}},
+                    "aggs": {name: agg for name, agg in own.items() if name not in selected_filters}}}
+    for name in selected_filters:
+        others = [f for other, f in selected_filters.items() if other != name]
+        aggs[name] = {"filter": {"bool": {"filter": others}}, "aggs": {name: own[name]}}
     return aggs
+
+
+def _located(raw: dict, name: str, selected: dict[str, list[str]]) -> dict:
+    """Where aggregations() put a facet's result."""
+    if selected.get(name):
+        return raw[name][name]
+    return raw[SCOPE][name] if name in raw[SCOPE] else raw[name]
 
 
 def _key(bucket: dict):
@@ -60,7 +87,7 @@ def read(raw: dict, selected: dict[str, list[str]]) -> dict:
     """Response aggregations -> {facet: [{value, count, selected}] | {min, avg, max, count}}."""
     out: dict = {}
     for name in NAMES:
-        agg = raw[name]["values"]
+        agg = _located(raw, name, selected)
         if name in STATS:
             out[name] = {k: agg[k] for k in ("count", "min", "avg", "max")}
         elif name in RANGES:
