@@ -59,6 +59,7 @@ BARRIERS = (
     """).bindparams(bindparam("ids", expanding=True))),
 )
 
+
 def _plain(value):
     if isinstance(value, decimal.Decimal):
         return float(value)
@@ -132,6 +133,7 @@ def wait_for_commits(conn: Connection, property_ids: Iterable[int], user_ids: It
                 conn.execute(barrier, {"ids": ids[kind]})
     finally:
         conn.rollback()
+
 
 def documents_page(conn: Connection, after_id: int, limit: int) -> tuple[dict[int, dict], int | None]:
     """Keyset pagination for backfill and verify: (documents, last id seen or None at the end)."""

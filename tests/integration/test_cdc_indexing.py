@@ -134,6 +134,24 @@ def test_a_reread_waits_for_a_commit_still_holding_its_rows(cdc):
     _assert_parity(s)
 
 
+def test_a_transaction_left_open_delays_a_reread_only_so_long(cdc, monkeypatch):
+    """A lock held by a transaction nobody commits is not a commit in progress: past LOCKED_READ_S
+    the re-read goes ahead with what is committed."""
+    s = cdc["settings"]
+    monkeypatch.setattr("hellohome.cdc.indexer.LOCKED_READ_S", 0.5)
+    pid = scalar(s, "SELECT MAX(id) FROM properties WHERE status = 'active'")
+    title = scalar(s, "SELECT title FROM properties WHERE id = :p", p=pid)
+    indexer = Indexer(s, group_id=new_group())
+    with get_engine("app", s.db_name).connect() as writer:
+        writer.execute(text("UPDATE properties SET title = 'never committed' WHERE id = :p"), {"p": pid})
+        started = time.monotonic()
+        docs = indexer._read({pid: 1}, {}, {}, {})[0]
+        waited = time.monotonic() - started
+        writer.rollback()
+    indexer.consumer.close()
+    assert docs[pid]["title"] == title and 0.5 <= waited < 5
+
+
 def test_inquiries_and_schema_changes_do_not_stop_indexing(cdc):
     s = cdc["settings"]
     pid = scalar(s, "SELECT MIN(id) FROM properties")

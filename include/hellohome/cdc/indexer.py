@@ -327,6 +327,9 @@ class Indexer:
                     metrics.LOCKED_READ_RETRIES.inc()
                     self._backoff(pause)
                     pause = min(0.05, pause * 2)
+            else:
+                log.warning("rows still locked after %ss: reading without waiting", LOCKED_READ_S,
+                            extra={"fields": {"listings": len(versions), "users": len(profile_versions)}})
             return documents_for(conn, versions), profile_documents_for(conn, profile_versions)
 
     def _with_retry(self, read):

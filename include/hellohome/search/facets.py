@@ -36,7 +36,7 @@ def multi_select_filters(selected: dict[str, list[str]]) -> dict[str, dict]:
     return {name: {"terms": {MULTI_SELECT[name][0]: values}} for name, values in selected.items() if values}
 
 
-SCOPE = "under_selection"  # the facets counted under every selected filter, when some are selected
+SCOPE = "under_selection"  # the facets counted under every selected filter (see aggregations)
 
 
 def _facet(name: str) -> dict:
