@@ -24,11 +24,11 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-import numpy as np
 from opensearchpy import helpers
 from sqlalchemy import bindparam, text
 
 from bench.common import pct, save
+from bench.knn_scale import probes_near, real_vectors, recall_at_10
 from hellohome.config import get_settings
 from hellohome.db.engine import get_engine
 from hellohome.enrich.enricher import Enricher
@@ -236,36 +236,11 @@ def lag(settings, writes_per_s: float, seconds: float) -> dict:
 
 
 def knn_recall(settings, queries: int = 200) -> list[dict]:
-    """Recall@10 of OpenSearch's HNSW against numpy's exact top 10, asking k=10 and k=100 (lucene
-    uses k as the size of its candidate list) and keeping the first 10."""
+    """Recall@10 of OpenSearch's HNSW against numpy's exact top 10 over the real vectors of the
+    index, asking k=10 and k=100 (lucene uses k as the size of its candidate list)."""
     client, alias = indexes.client(settings), indexes.read_alias("properties", settings.index_prefix)
-    ids, vectors = [], []
-    for hit in helpers.scan(client, index=alias, query={"query": {"exists": {"field": "text_vector"}}},
-                            _source=["text_vector"], size=2000):
-        ids.append(hit["_id"])
-        vectors.append(hit["_source"]["text_vector"])
-    matrix = np.asarray(vectors, dtype=np.float32)
-    matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
-    rng = random.Random(3)
-    picks = rng.sample(range(len(ids)), min(queries, len(ids)))
-    # a query near a listing but not on it (perturbed, renormalised), like a real query text
-    probes = [matrix[i] + np.asarray([rng.gauss(0, 0.02) for _ in range(matrix.shape[1])], dtype=np.float32)
-              for i in picks]
-    rows = []
-    for k in (10, 100):
-        recalls, took = [], []
-        for q in probes:
-            q = q / np.linalg.norm(q)
-            exact = {ids[i] for i in np.argsort(-(matrix @ q))[:10]}
-            started = time.perf_counter()
-            r = client.search(index=alias, body={"size": 10, "_source": False, "query": {
-                "knn": {"text_vector": {"vector": q.tolist(), "k": k}}}})
-            took.append((time.perf_counter() - started) * 1000)
-            recalls.append(len(exact & {h["_id"] for h in r["hits"]["hits"]}) / 10)
-        rows.append({"case": f"kNN recall@10 vs brute force, k={k}", "vectors": len(ids), "queries": len(recalls),
-                     "recall_at_10": round(sum(recalls) / len(recalls), 4), "p50_ms": pct(took, 50),
-                     "p95_ms": pct(took, 95)})
-    return rows
+    ids, matrix = real_vectors(client, alias)
+    return recall_at_10(client, alias, matrix, probes_near(matrix, queries), ids)
 
 
 def relevance(settings) -> list[dict]:

@@ -26,12 +26,15 @@ from hellohome.search import indexes, mappings
 INDEX = "bench-knn-vectors"
 
 
-def real_vectors(client, alias: str) -> np.ndarray:
-    """Every text vector of an index, unit-normalised."""
-    vectors = [hit["_source"]["text_vector"] for hit in helpers.scan(
-        client, index=alias, query={"query": {"exists": {"field": "text_vector"}}}, _source=["text_vector"], size=2000)]
+def real_vectors(client, alias: str) -> tuple[list[str], np.ndarray]:
+    """(document ids, their text vectors unit-normalised) of every document that has one."""
+    ids, vectors = [], []
+    for hit in helpers.scan(client, index=alias, query={"query": {"exists": {"field": "text_vector"}}},
+                            _source=["text_vector"], size=2000):
+        ids.append(hit["_id"])
+        vectors.append(hit["_source"]["text_vector"])
     matrix = np.asarray(vectors, dtype=np.float32)
-    return matrix / np.linalg.norm(matrix, axis=1, keepdims=True)
+    return ids, matrix / np.linalg.norm(matrix, axis=1, keepdims=True)
 
 
 def synthetic(real: np.ndarray, n: int, seed: int = 11, noise: float = 0.02) -> np.ndarray:
@@ -115,7 +118,7 @@ def main() -> None:
     args = parser.parse_args()
     settings = get_settings()
     client = indexes.client(settings)
-    real = real_vectors(client, indexes.read_alias("properties", settings.index_prefix))
+    _, real = real_vectors(client, indexes.read_alias("properties", settings.index_prefix))
     vectors = synthetic(real, args.n)
     if args.reuse:  # the bulk went in order, so an interrupted build holds a prefix of the vectors
         client.indices.refresh(index=INDEX, request_timeout=3600)
