@@ -117,6 +117,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--shards", type=int, default=get_settings().index_shards)
     parser.add_argument("--reuse", action="store_true", help="measure the index a previous run built")
+    parser.add_argument("--label", default="", help="save as knn_scale_<label>.json")
     args = parser.parse_args()
     settings = get_settings()
     client = indexes.client(settings)
@@ -135,7 +136,7 @@ def main() -> None:
         client.search(index=INDEX, body={"size": 10, "_source": False, "query": {
             "knn": {"text_vector": {"vector": q.tolist(), "k": 100}}}})
     rows = [{"case": "build", **built}, *recall_at_10(client, INDEX, vectors, probes)]
-    save("knn_scale", {"n": args.n, "real_vectors": len(real), "queries": args.queries, "shards": args.shards,
+    save("knn_scale" + (f"_{args.label}" if args.label else ""), {"n": args.n, "real_vectors": len(real), "queries": args.queries, "shards": args.shards,
                        "method": mappings.HNSW, "ef_search_setting": "k (lucene engine)",
                        "generator": "two real MiniLM vectors mixed (1, U(0, 0.5)) + N(0, 0.02) noise, renormalised"},
          rows)
