@@ -78,6 +78,11 @@ def build(client, vectors: np.ndarray, shards: int) -> dict:
             "segments": len(segments)}
 
 
+def top_10(vector: np.ndarray, k: int) -> dict:
+    """The 10 nearest ids by HNSW, searching with a candidate list of k (the lucene engine's ef_search)."""
+    return {"size": 10, "_source": False, "query": {"knn": {"text_vector": {"vector": vector.tolist(), "k": k}}}}
+
+
 def recall_at_10(client, index: str, matrix: np.ndarray, probes: np.ndarray, ids: list[str] | None = None,
                  ks: tuple[int, ...] = (10, 100)) -> list[dict]:
     """Recall@10 of the index's HNSW search against the exact top 10 of `matrix` (row i is the
@@ -92,8 +97,7 @@ def recall_at_10(client, index: str, matrix: np.ndarray, probes: np.ndarray, ids
         recalls, took = [], []
         for q, want in zip(probes, exact, strict=True):
             started = time.perf_counter()
-            r = client.search(index=index, body={"size": 10, "_source": False, "query": {
-                "knn": {"text_vector": {"vector": q.tolist(), "k": k}}}})
+            r = client.search(index=index, body=top_10(q, k))
             took.append((time.perf_counter() - started) * 1000)
             wanted = {ids[i] if ids else str(i) for i in want}
             recalls.append(len(wanted & {h["_id"] for h in r["hits"]["hits"]}) / 10)
@@ -133,8 +137,7 @@ def main() -> None:
     print(built)
     probes = probes_near(vectors, args.queries)
     for q in probes[:20]:  # warm the graphs into the page cache
-        client.search(index=INDEX, body={"size": 10, "_source": False, "query": {
-            "knn": {"text_vector": {"vector": q.tolist(), "k": 100}}}})
+        client.search(index=INDEX, body=top_10(q, 100))
     rows = [{"case": "build", **built}, *recall_at_10(client, INDEX, vectors, probes)]
     save("knn_scale" + (f"_{args.label}" if args.label else ""), {"n": args.n, "real_vectors": len(real), "queries": args.queries, "shards": args.shards,
                        "method": mappings.HNSW, "ef_search_setting": "k (lucene engine)",
