@@ -1,6 +1,11 @@
 """kNN recall and latency at scale: N vectors in an HNSW index built with the production method.
 
-    HH_ENRICHER_AUTOSTART=false .venv/bin/python -m bench.knn_scale [--n 1000000] [--queries 200]
+    HH_ENRICHER_AUTOSTART=false HH_OPENSEARCH_HEAP_MB=8192 .venv/bin/python -m bench.knn_scale \
+        [--n 1000000] [--queries 200] [--max-segments 1] [--ks 10,100]
+
+OpenSearch must run with the heap given (restart it): each shard holds its graph and vectors in its
+indexing buffer (10% of the heap) until it writes a segment, so with the stack's 1.5 GB a million
+vectors end up in ~45 segments per shard, each searched on its own.
 
 Embedding a million listing texts takes hours on two cores, so the N vectors are generated from the
 real MiniLM vectors of the demo index: each one is a random mix of two real vectors (weights 1 and
@@ -14,8 +19,10 @@ from __future__ import annotations
 
 import argparse
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+import orjson
 from opensearchpy import helpers
 from tqdm import tqdm
 
@@ -49,33 +56,60 @@ def synthetic(real: np.ndarray, n: int, seed: int = 11, noise: float = 0.02) -> 
     return out
 
 
-def build(client, vectors: np.ndarray, shards: int) -> dict:
+def _bulk_body(start: int, chunk: np.ndarray) -> bytes:
+    lines = []
+    for i, v in enumerate(chunk, start):
+        lines += [orjson.dumps({"index": {"_index": INDEX, "_id": str(i)}}),
+                  orjson.dumps({"text_vector": v}, option=orjson.OPT_SERIALIZE_NUMPY)]
+    return b"\n".join(lines) + b"\n"
+
+
+def _segments_per_shard(client) -> list[int]:
+    shards = client.indices.segments(index=INDEX)["indices"][INDEX]["shards"]
+    return [copy["num_search_segments"] for copies in shards.values() for copy in copies]
+
+
+def build(client, vectors: np.ndarray, shards: int, chunk: int = 500) -> dict:
+    """Load the vectors; each shard builds its graphs in its indexing buffer (heap) and writes a
+    segment when the buffer is full or the translog asks for a flush: the bigger the buffer, the
+    fewer segments (and graphs) there are to search and to merge."""
     client.indices.delete(index=INDEX, ignore_unavailable=True)
     client.indices.create(index=INDEX, body={
         "settings": {"index": {"number_of_shards": shards, "number_of_replicas": 0, "refresh_interval": "-1",
-                               "knn": True}},
+                               "knn": True, "translog.durability": "async",
+                               "translog.flush_threshold_size": "32gb"}},  # flush on buffer size only
         "mappings": {"dynamic": "strict", "properties": {
             "text_vector": {"type": "knn_vector", "dimension": vectors.shape[1], "method": mappings.HNSW}}}})
-
-    def actions():
-        for i, v in enumerate(vectors):
-            yield {"_index": INDEX, "_id": str(i), "_source": {"text_vector": np.round(v, 6).tolist()}}
-
     started = time.perf_counter()
-    with tqdm(total=len(vectors), desc="indexing vectors", unit="vec") as bar:
-        # two requests in flight: each shard's HNSW insertions run on a write thread of their own
-        for ok, item in helpers.parallel_bulk(client, actions(), thread_count=2, chunk_size=500, queue_size=2,
-                                              request_timeout=600, raise_on_error=True):
-            if not ok:
-                raise RuntimeError(f"indexing a vector failed: {item}")
-            bar.update(1)
+    with tqdm(total=len(vectors), desc="indexing vectors", unit="vec") as bar, ThreadPoolExecutor(2) as pool:
+        # two requests in flight: each shard's HNSW insertions run on a write thread of their own;
+        # NDJSON from orjson: json.dumps of the floats took a core away from OpenSearch
+        def send(start: int) -> int:
+            items = client.bulk(body=_bulk_body(start, vectors[start:start + chunk]), request_timeout=600)["items"]
+            failed = [item for item in items if item["index"]["status"] not in (200, 201)]
+            if failed:
+                raise RuntimeError(f"indexing a vector failed: {failed[0]}")
+            return len(items)
+
+        for done in pool.map(send, range(0, len(vectors), chunk)):
+            bar.update(done)
     indexed_s = time.perf_counter() - started
     client.indices.refresh(index=INDEX, request_timeout=3600)
+    # commit: otherwise a node restart would replay the whole load from the translog
+    client.indices.flush(index=INDEX, request_timeout=3600)
     client.indices.put_settings(index=INDEX, body={"index": {"refresh_interval": "1s"}})
-    segments = client.cat.segments(index=INDEX, format="json")
     return {"vectors": len(vectors), "shards": shards, "index_s": round(indexed_s, 1),
             "vectors_per_s": round(len(vectors) / (time.perf_counter() - started)),
-            "segments": len(segments)}
+            "segments_per_shard": _segments_per_shard(client)}
+
+
+def merge(client, max_segments: int) -> dict:
+    """Force-merge to max_segments per shard (each merge rebuilds the merged graphs)."""
+    started = time.perf_counter()
+    client.indices.forcemerge(index=INDEX, max_num_segments=max_segments, request_timeout=4 * 3600)
+    client.indices.refresh(index=INDEX)  # the merged segment is searched from the next refresh on
+    return {"max_segments": max_segments, "merge_s": round(time.perf_counter() - started, 1),
+            "segments_per_shard": _segments_per_shard(client)}
 
 
 def top_10(vector: np.ndarray, k: int) -> dict:
@@ -122,6 +156,9 @@ def main() -> None:
     parser.add_argument("--shards", type=int, default=get_settings().index_shards)
     parser.add_argument("--reuse", action="store_true", help="measure the index a previous run built")
     parser.add_argument("--label", default="", help="save as knn_scale_<label>.json")
+    parser.add_argument("--max-segments", type=int, default=0, help="force-merge to this many segments per shard "
+                        "before measuring (0: as built)")
+    parser.add_argument("--ks", default="10,100", help="the candidate list sizes k to measure, comma-separated")
     args = parser.parse_args()
     settings = get_settings()
     client = indexes.client(settings)
@@ -131,15 +168,20 @@ def main() -> None:
         client.indices.refresh(index=INDEX, request_timeout=3600)
         if (count := client.count(index=INDEX)["count"]) != args.n:
             raise SystemExit(f"--reuse: {INDEX} holds {count:,} vectors, not --n {args.n:,}: build it again")
-        built = {"vectors": args.n, "shards": args.shards, "reused": True}
+        built = {"vectors": args.n, "shards": args.shards, "reused": True,
+                 "segments_per_shard": _segments_per_shard(client)}
     else:
         built = build(client, vectors, args.shards)
     print(built)
+    merged = merge(client, args.max_segments) if args.max_segments else None
+    print(merged)
     probes = probes_near(vectors, args.queries)
     for q in probes[:20]:  # warm the graphs into the page cache
         client.search(index=INDEX, body=top_10(q, 100))
-    rows = [{"case": "build", **built}, *recall_at_10(client, INDEX, vectors, probes)]
+    rows = [{"case": "build", **built}, *([{"case": "force merge", **merged}] if merged else []),
+            *recall_at_10(client, INDEX, vectors, probes, ks=tuple(int(k) for k in args.ks.split(",")))]
     save("knn_scale" + (f"_{args.label}" if args.label else ""), {"n": args.n, "real_vectors": len(real), "queries": args.queries, "shards": args.shards,
+                       "opensearch_heap_mb": settings.opensearch_heap_mb,
                        "method": mappings.HNSW, "ef_search_setting": "k (lucene engine)",
                        "generator": "two real MiniLM vectors mixed (1, U(0, 0.5)) + N(0, 0.02) noise, renormalised"},
          rows)
