@@ -140,10 +140,11 @@ class SearchService:
         """Place suggestions from the gazetteer and listing titles, both typo-tolerant."""
         places = [{"name": p.name, "kind": p.kind, "city": p.city, "count": p.count}
                   for p in self.gazetteer().suggest(prefix, size)]
-        body = {"size": size, "_source": ["id", "title", "city", "neighbourhood"], "query": {"bool": {
-            "must": [{"multi_match": {"query": prefix, "type": "bool_prefix", "fuzziness": "AUTO", "prefix_length": 1,
-                                      "fields": ["title.suggest", "title.suggest._2gram", "title.suggest._3gram"]}}],
-            "filter": [query.SEARCHABLE]}}}
+        # no total: without one, Lucene can skip blocks that cannot reach the top `size`
+        match = {"multi_match": {"query": prefix, "type": "bool_prefix", "fuzziness": "AUTO", "prefix_length": 1,
+                                 "fields": ["title.suggest", "title.suggest._2gram", "title.suggest._3gram"]}}
+        body = {"size": size, "track_total_hits": False, "_source": ["id", "title", "city", "neighbourhood"],
+                "query": {"bool": {"must": [match], "filter": [query.SEARCHABLE]}}}
         raw = self._call(self.client.search, index=self.alias, body=body)
         listings = [{"id": str(h["_source"]["id"]), "title": h["_source"]["title"], "city": h["_source"]["city"],
                      "neighbourhood": h["_source"]["neighbourhood"]} for h in raw["hits"]["hits"]]
