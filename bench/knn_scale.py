@@ -1,19 +1,22 @@
 """kNN recall and latency at scale: N vectors in an HNSW index built with the production method.
 
-    HH_ENRICHER_AUTOSTART=false HH_OPENSEARCH_HEAP_MB=8192 .venv/bin/python -m bench.knn_scale \
-        [--n 1000000] [--queries 200] [--max-segments 1] [--ks 10,100]
+    HH_ENRICHER_AUTOSTART=false HH_OPENSEARCH_HEAP_MB=10240 .venv/bin/python -m bench.knn_scale \
+        [--n 1000000] [--queries 200] [--ks 10,100,200] [--max-segments N] [--reuse] [--label L]
 
-OpenSearch must run with the heap given (restart it): each shard holds its graph and vectors in its
-indexing buffer (10% of the heap) until it writes a segment, so with the stack's 1.5 GB a million
-vectors end up in ~45 segments per shard, each searched on its own.
+Restart OpenSearch with that heap first. Every segment holds an HNSW graph of its own, searched on
+its own, so search time grows with the number of segments. A shard writes a segment when its
+indexing buffer (10% of the heap) fills or its translog asks for a flush (the benchmark index
+lifts that threshold): at a million vectors, the stack's 1.5 GB heap and the default threshold left
+~44 segments per shard, a 10 GB heap 6-7 (bench/results/knn_scale_big_buffer.json). Delete the
+index afterwards: it holds 8 GB that slow the node's start.
 
 Embedding a million listing texts takes hours on two cores, so the N vectors are generated from the
 real MiniLM vectors of the demo index: each one is a random mix of two real vectors (weights 1 and
 0..0.5) plus Gaussian noise, renormalised, so the set keeps the real vectors' directions and spread
 rather than being uniform noise (which HNSW finds much harder and no text model produces). Queries
 are real vectors perturbed the same way as in bench.enrich. Recall@10 is measured against numpy's
-exact top 10 over the same N vectors, asking k=10 and k=100 (what the API asks) and keeping 10.
-Writes bench/results/knn_scale.json.
+exact top 10 over the same N vectors, asking each k of --ks (100 is what the API asks) and
+keeping 10. Writes bench/results/knn_scale[_<label>].json.
 """
 from __future__ import annotations
 
@@ -40,7 +43,9 @@ def real_vectors(client, alias: str) -> tuple[list[str], np.ndarray]:
                             _source=["text_vector"], size=2000):
         ids.append(hit["_id"])
         vectors.append(hit["_source"]["text_vector"])
-    matrix = np.asarray(vectors, dtype=np.float32)
+    # in id order, not scan order, so the same index always generates the same synthetic set
+    order = sorted(range(len(ids)), key=lambda i: int(ids[i]))
+    ids, matrix = [ids[i] for i in order], np.asarray([vectors[i] for i in order], dtype=np.float32)
     return ids, matrix / np.linalg.norm(matrix, axis=1, keepdims=True)
 
 
@@ -168,6 +173,11 @@ def main() -> None:
         client.indices.refresh(index=INDEX, request_timeout=3600)
         if (count := client.count(index=INDEX)["count"]) != args.n:
             raise SystemExit(f"--reuse: {INDEX} holds {count:,} vectors, not --n {args.n:,}: build it again")
+        check = [0, args.n // 2, args.n - 1]  # the regenerated vectors must be the ones indexed
+        stored = client.mget(index=INDEX, body={"ids": [str(i) for i in check]}, _source=["text_vector"])["docs"]
+        if not all(d["found"] and np.allclose(d["_source"]["text_vector"], vectors[i], atol=1e-6)
+                   for d, i in zip(stored, check, strict=True)):
+            raise SystemExit(f"--reuse: {INDEX} holds other vectors than this run generates: build it again")
         built = {"vectors": args.n, "shards": args.shards, "reused": True,
                  "segments_per_shard": _segments_per_shard(client)}
     else:
