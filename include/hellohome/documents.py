@@ -21,42 +21,40 @@ INDEXED_STATUSES = ("active", "inactive")
 PROVENANCE = ("source_version", "source_commit_ms", "checksum")
 ENRICHED = ("text_vector", "image_vector", "enrichment")  # added later; not part of the checksum
 
-PROPERTIES_BY_ID = text("""
-    SELECT p.*, u.name AS host_name, u.role AS host_role, pr.is_superhost, pr.host_since
+
+def _with_ids(sql: str):
+    """A statement whose `:ids` takes a list (expanded to IN (...))."""
+    return text(sql).bindparams(bindparam("ids", expanding=True))
+
+
+# a listing with its host: the rows a document is built from, and the rows the commit barrier locks
+LISTING_JOIN = """
     FROM properties p JOIN users u ON u.id = p.host_id LEFT JOIN user_profiles pr ON pr.user_id = u.id
-    WHERE p.id IN :ids
-""").bindparams(bindparam("ids", expanding=True))
-PROPERTIES_PAGE = text("""
-    SELECT p.*, u.name AS host_name, u.role AS host_role, pr.is_superhost, pr.host_since
-    FROM properties p JOIN users u ON u.id = p.host_id LEFT JOIN user_profiles pr ON pr.user_id = u.id
-    WHERE p.id > :after ORDER BY p.id LIMIT :limit
-""")
-IMAGES_BY_PROPERTY = text("""
+"""
+LISTING_COLUMNS = "SELECT p.*, u.name AS host_name, u.role AS host_role, pr.is_superhost, pr.host_since"
+PROPERTIES_BY_ID = _with_ids(LISTING_COLUMNS + LISTING_JOIN + "WHERE p.id IN :ids")
+PROPERTIES_PAGE = text(LISTING_COLUMNS + LISTING_JOIN + "WHERE p.id > :after ORDER BY p.id LIMIT :limit")
+IMAGES_BY_PROPERTY = _with_ids("""
     SELECT property_id, url, position, caption FROM property_images
     WHERE property_id IN :ids ORDER BY property_id, position
-""").bindparams(bindparam("ids", expanding=True))
-PROFILES_BY_USER = text("""
+""")
+PROFILE_JOIN = "FROM users u LEFT JOIN user_profiles p ON p.user_id = u.id WHERE u.id IN :ids"
+PROFILES_BY_USER = _with_ids("""
     SELECT u.id, u.name, u.role, u.updated_at, p.bio, p.home_location, p.home_latitude, p.home_longitude,
            p.is_superhost, p.host_since, p.updated_at AS profile_updated_at
-    FROM users u LEFT JOIN user_profiles p ON p.user_id = u.id WHERE u.id IN :ids
-""").bindparams(bindparam("ids", expanding=True))
-PROPERTIES_OF_HOSTS = text("SELECT id, host_id FROM properties WHERE host_id IN :ids").bindparams(
-    bindparam("ids", expanding=True))
+""" + PROFILE_JOIN)
+PROPERTIES_OF_HOSTS = _with_ids("SELECT id, host_id FROM properties WHERE host_id IN :ids")
 
-# Commit barrier (see wait_for_commits): locking reads see the newest committed rows and, with
-# NOWAIT, fail (error 1205) on a row a transaction still holds instead of waiting for it.
+# Commit barrier (see wait_for_commits): the rows the reads above read, read with shared locks but
+# only their ids. Locking reads see the newest committed rows and, with NOWAIT, fail (error 1205)
+# on a row a transaction still holds instead of waiting for it.
 LOCK_CONFLICT = 1205  # ER_LOCK_WAIT_TIMEOUT, what NOWAIT raises
+LOCKING = " LOCK IN SHARE MODE NOWAIT"
 BARRIERS = (
-    ("properties", text("""
-        SELECT p.id FROM properties p JOIN users u ON u.id = p.host_id LEFT JOIN user_profiles pr ON pr.user_id = u.id
-        WHERE p.id IN :ids LOCK IN SHARE MODE NOWAIT
-    """).bindparams(bindparam("ids", expanding=True))),
-    ("properties", text("SELECT property_id FROM property_images WHERE property_id IN :ids LOCK IN SHARE MODE NOWAIT")
-     .bindparams(bindparam("ids", expanding=True))),
-    ("users", text("""
-        SELECT u.id FROM users u LEFT JOIN user_profiles p ON p.user_id = u.id
-        WHERE u.id IN :ids LOCK IN SHARE MODE NOWAIT
-    """).bindparams(bindparam("ids", expanding=True))),
+    ("properties", _with_ids("SELECT p.id" + LISTING_JOIN + "WHERE p.id IN :ids" + LOCKING)),
+    ("properties", _with_ids("""
+        SELECT property_id FROM property_images WHERE property_id IN :ids LOCK IN SHARE MODE NOWAIT""")),
+    ("users", _with_ids("SELECT u.id " + PROFILE_JOIN + LOCKING)),
 )
 
 
