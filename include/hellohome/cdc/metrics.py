@@ -26,7 +26,10 @@ COMMIT_TO_KAFKA = Histogram("hellohome_indexer_commit_to_kafka_seconds",
 COMMIT_TO_INDEXED = Histogram("hellohome_indexer_commit_to_indexed_seconds",
                               "Database commit to OpenSearch acknowledgement", buckets=LATENCY_BUCKETS)
 COMMIT_TO_SEARCHABLE = Histogram("hellohome_indexer_commit_to_searchable_seconds",
-                                 "Database commit to searchable (bulk with refresh=wait_for)", buckets=LATENCY_BUCKETS)
+                                 "Database commit to searchable in OpenSearch", buckets=LATENCY_BUCKETS)
+REFRESH_SECONDS = Histogram("hellohome_indexer_refresh_seconds",
+                            "One refresh the indexer asked for after its writes (HH_INDEXER_REFRESH=after_write)",
+                            buckets=LATENCY_BUCKETS)
 LAG = Gauge("hellohome_indexer_consumer_lag", "Messages behind the partition end", ["topic", "partition"])
 PAUSED = Gauge("hellohome_indexer_paused", "1 while partitions are paused for backpressure")
 

@@ -107,6 +107,9 @@ def start(settings: Settings) -> float:
         "cluster.routing.allocation.disk.watermark.low": "2gb",
         "cluster.routing.allocation.disk.watermark.high": "1gb",
         "cluster.routing.allocation.disk.watermark.flood_stage": "512mb",
+        # one refresh thread per shard of an index (the default is half the cores: one here), so
+        # a refresh of a 2-shard index does not run its shards one after the other
+        "thread_pool.refresh.max": max(2, settings.index_shards),
     }
     config = _config_dir(settings, install_dir)
     # OpenSearch refuses to run as root: as root, it runs as a system user owning only its own folder
