@@ -39,7 +39,7 @@ from sqlalchemy import text
 
 from bench.common import save, schema_with
 from hellohome.cdc import connector
-from hellohome.cdc.topics import admin, change_topics
+from hellohome.cdc.topics import change_topics, drop_change_topics
 from hellohome.config import get_settings
 from hellohome.db.engine import get_engine
 from hellohome.search import indexes
@@ -261,15 +261,7 @@ def main() -> None:
     services.up(settings)
     case = prepare(settings, args.refresh, args.shards)
     connector.forget(case, case.db_name)  # its stored offsets too: this run starts with a fresh snapshot
-    # a clean slate: no events of earlier runs ahead of this one's snapshot (the client is kept
-    # referenced until the futures resolve: a collected client cancels them)
-    kafka_admin = admin(case)
-    for future in kafka_admin.delete_topics(change_topics(case.db_name), operation_timeout=30).values():
-        try:
-            future.result()
-        except KafkaException:
-            pass  # did not exist
-    time.sleep(2)
+    drop_change_topics(case, case.db_name)  # no events of earlier runs ahead of this one's snapshot
     connector.register(case, case.db_name)
     group = f"bench-indexer-{uuid.uuid4().hex[:6]}"
     env = {"HH_DB_NAME": case.db_name, "HH_INDEX_PREFIX": PREFIX, "HH_INDEXER_REFRESH": args.indexer_refresh,

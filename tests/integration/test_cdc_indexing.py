@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from hellohome.cdc import connector
 from hellohome.cdc.indexer import Indexer, dlq_topic
-from hellohome.cdc.topics import change_topic
+from hellohome.cdc.topics import change_topic, drop_change_topics
 from hellohome.db.engine import get_engine
 from hellohome.db.schemas import fresh_schema
 from hellohome.loaders.run import DATASETS, default_path, load_file
@@ -42,6 +42,7 @@ def cdc(stack, tmp_path_factory):
     client.indices.delete(index=f"{PREFIX}*", ignore_unavailable=True)
     indexes.create(client, settings, "properties", PREFIX)
     connector.forget(settings, name)  # offsets an interrupted earlier run left: this schema is new
+    drop_change_topics(settings, name)  # and the events of earlier runs
     connector_name = connector.register(settings, name)
     wait_connector_running(settings, connector_name)
     logs = tmp_path_factory.mktemp("indexer")
@@ -152,6 +153,36 @@ def test_a_transaction_left_open_delays_a_reread_only_so_long(cdc, monkeypatch):
     assert docs[pid]["title"] == title and 0.5 <= waited < 5
 
 
+def test_a_change_is_searchable_without_the_index_refreshing_by_itself(cdc):
+    """HH_INDEXER_REFRESH=after_write (the default): the indexer refreshes what it wrote, so with the
+    index's scheduled refresh switched off an update still turns up in a plain search, and so does
+    a deletion; the indexer times its refreshes."""
+    s = cdc["settings"]
+    client, alias = indexes.client(s), indexes.read_alias("properties", PREFIX)
+    index = next(iter(client.indices.get_alias(name=alias)))
+
+    def ids_matching(word: str, present: bool) -> list[int]:
+        deadline = time.monotonic() + 30
+        while True:  # a search, never a refresh or a realtime GET
+            ids = [h["_source"]["id"] for h in client.search(
+                index=alias, body={"query": {"match": {"title": word}}})["hits"]["hits"]]
+            if bool(ids) == present or time.monotonic() > deadline:
+                return ids
+            time.sleep(0.1)
+
+    client.indices.put_settings(index=index, body={"index": {"refresh_interval": "-1"}})
+    try:
+        execute(s, "INSERT INTO properties (id, host_id, title, room_type, price, currency, city, neighbourhood, "
+                   "latitude, longitude) SELECT 900050, host_id, 'Zyxwvut mews house', room_type, 99, currency, "
+                   "city, neighbourhood, latitude, longitude FROM properties ORDER BY id LIMIT 1")
+        assert ids_matching("zyxwvut", present=True) == [900050]
+        execute(s, "DELETE FROM properties WHERE id = 900050")
+        assert ids_matching("zyxwvut", present=False) == []
+    finally:
+        client.indices.put_settings(index=index, body={"index": {"refresh_interval": s.index_refresh_interval}})
+    _assert_parity(s)
+
+
 def test_inquiries_and_schema_changes_do_not_stop_indexing(cdc):
     s = cdc["settings"]
     pid = scalar(s, "SELECT MIN(id) FROM properties")
@@ -217,7 +248,7 @@ def test_indexer_exposes_metrics_and_registers_with_prometheus(cdc, unused_tcp_p
         assert consumed_properties(body) >= 5780
         assert 'hellohome_indexer_documents_written_total{op="index"}' in body
         assert "hellohome_indexer_commit_to_searchable_seconds_bucket" in body
-        for histogram in ("bulk", "read", "commit_to_kafka", "commit_to_indexed"):
+        for histogram in ("bulk", "read", "commit_to_kafka", "commit_to_indexed", "refresh"):
             assert f"hellohome_indexer_{histogram}_seconds_count" in body
         assert (prometheus.targets_dir(s) / f"indexer-{unused_tcp_port}.json").exists()
         deadline = time.monotonic() + 20

@@ -1,6 +1,8 @@
 """Change topics: names as Debezium forms them, created explicitly (broker auto-creation is off)."""
 from __future__ import annotations
 
+import time
+
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from hellohome.config import Settings
@@ -38,3 +40,16 @@ def ensure_topics(settings: Settings, names: list[str], partitions: int = PARTIT
     for future in client.create_topics(new, operation_timeout=30).values() if new else []:
         future.result()
     return [t.topic for t in new]
+
+
+def drop_change_topics(settings: Settings, database: str, timeout_s: float = 30) -> None:
+    """Delete a schema's change topics, for a clean start (tests, benchmarks): a new consumer group
+    would otherwise work through every earlier run's events before reaching the new ones. Stop the
+    schema's connector first (connector.forget)."""
+    client = admin(settings)
+    names = [t for t in change_topics(database) if t in client.list_topics(timeout=10).topics]
+    for future in client.delete_topics(names, operation_timeout=30).values() if names else []:
+        future.result()
+    deadline = time.monotonic() + timeout_s  # the broker deletes asynchronously: wait until they are gone
+    while names and set(names) & set(client.list_topics(timeout=10).topics) and time.monotonic() < deadline:
+        time.sleep(0.5)
