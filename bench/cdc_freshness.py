@@ -80,10 +80,10 @@ class Run:
         # transactions of several rows at high rates: one commit (fsync) per 5 ms at most
         rows_per_tx = max(1, int(self.rate * share / 200))
         interval = rows_per_tx / (self.rate * share)
-        # one statement per transaction (the binlog still logs one row event per row), prepared
-        # once and run on the driver's connection: the writers are load generators sharing the 2
-        # cores with the pipeline they measure, so they should cost little
-        # only placeholders are formatted in; the values are bound by the driver
+        # one statement per transaction (the binlog still logs one row event per row), built once
+        # (placeholders only; the driver binds the values) and run on the driver's connection: the
+        # writers are load generators sharing the 2 cores with what they measure, so they should
+        # cost little
         cases, ids = "WHEN %s THEN %s " * rows_per_tx, ", ".join(["%s"] * rows_per_tx)
         statement = f"UPDATE properties SET number_of_reviews = CASE id {cases}END WHERE id IN ({ids})"  # noqa: S608
         raw = get_engine("app", self.case.db_name).raw_connection()
