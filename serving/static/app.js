@@ -20,10 +20,17 @@ async function api(path, body) {
   return data;
 }
 
-async function search() {
-  const body = {q: state.q, sort: state.sort, page: state.page, size: state.size, interpret: state.interpret, filters: state.filters};
-  try { last = await api("/api/v1/search", body); } catch (e) { $("summary").textContent = "Search failed: " + e.message; return; }
-  render(last);
+// paging or re-sorting keeps the query and the filters, so the facets and the total already shown
+// still hold: such a request skips the aggregations (most of a search's cost on large result sets)
+async function search(sameResults = false) {
+  const keep = sameResults && last && last.facets;
+  const body = {q: state.q, sort: state.sort, page: state.page, size: state.size, interpret: state.interpret,
+    filters: state.filters, facets: !keep};
+  let r;
+  try { r = await api("/api/v1/search", body); } catch (e) { $("summary").textContent = "Search failed: " + e.message; return; }
+  if (keep) Object.assign(r, {facets: last.facets, total: last.total, total_is_exact: last.total_is_exact});
+  last = r;
+  render(r);
 }
 
 function render(r) {
@@ -167,10 +174,10 @@ $("q").addEventListener("keydown", (e) => {
 $("q").addEventListener("blur", () => setTimeout(() => { $("suggestions").hidden = true; }, 150));
 $("suggestions").addEventListener("mousedown", (e) => { const li = e.target.closest("li"); if (li) pick(Number(li.dataset.i)); });
 $("search-form").addEventListener("submit", (e) => { e.preventDefault(); submit(); });
-$("sort").addEventListener("change", () => { state.sort = $("sort").value; state.page = 1; search(); });
+$("sort").addEventListener("change", () => { state.sort = $("sort").value; state.page = 1; search(true); });
 $("facets").addEventListener("change", (e) => { if (e.target.dataset.facet) toggleFacet(e.target); });
 $("chips").addEventListener("click", (e) => { if (e.target.tagName === "BUTTON") removeChip(e.target.parentElement.dataset.field); });
 $("results").addEventListener("click", (e) => { if (e.target.classList.contains("similar")) { e.preventDefault(); showSimilar(e.target.dataset.id); } });
-$("prev").addEventListener("click", () => { state.page -= 1; search(); });
-$("next").addEventListener("click", () => { state.page += 1; search(); });
+$("prev").addEventListener("click", () => { state.page -= 1; search(true); });
+$("next").addEventListener("click", () => { state.page += 1; search(true); });
 search();

@@ -77,11 +77,19 @@ def test_search_page_flow(browser, live):
     wait.until(lambda d: summary(d) != before)
     assert all("Private room" in c.text for c in browser.find_elements(By.CSS_SELECTOR, "#results .card"))
     shot(browser, "2-facet")
-    # page forward
+    # page forward: same query and filters, so the page asks for no facets and keeps those shown
     first_id = browser.find_element(By.CSS_SELECTOR, "#results .card").get_attribute("data-id")
+    facets_shown, total_shown = browser.find_element(By.ID, "facets").text, summary(browser).split(" listings")[0]
+    browser.execute_script("""window.sentBodies = []; const send = window.fetch;
+        window.fetch = (path, options) => { if (options && options.body) window.sentBodies.push(JSON.parse(options.body));
+                                            return send(path, options); };""")
     browser.find_element(By.ID, "next").click()
     wait.until(lambda d: d.find_element(By.ID, "page").text == "page 2")
     assert browser.find_element(By.CSS_SELECTOR, "#results .card").get_attribute("data-id") != first_id
+    sent = browser.execute_script("return window.sentBodies")
+    assert [(b["page"], b["facets"]) for b in sent] == [(2, False)]
+    assert browser.find_element(By.ID, "facets").text == facets_shown and "Private room" in facets_shown
+    assert summary(browser).split(" listings")[0] == total_shown
     assert browser.find_elements(By.CSS_SELECTOR, "#map circle")
     # natural language: chips appear and can be removed
     box = browser.find_element(By.ID, "q")
