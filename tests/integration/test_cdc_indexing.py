@@ -155,8 +155,8 @@ def test_a_transaction_left_open_delays_a_reread_only_so_long(cdc, monkeypatch):
 
 def test_a_change_is_searchable_without_the_index_refreshing_by_itself(cdc):
     """HH_INDEXER_REFRESH=after_write (the default): the indexer refreshes what it wrote, so with the
-    index's scheduled refresh switched off an update still turns up in a plain search, and so does
-    a deletion; the indexer times its refreshes."""
+    index's scheduled refresh switched off an insert still turns up in a plain search, and so does
+    a deletion."""
     s = cdc["settings"]
     client, alias = indexes.client(s), indexes.read_alias("properties", PREFIX)
     index = next(iter(client.indices.get_alias(name=alias)))

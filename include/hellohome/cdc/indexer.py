@@ -238,11 +238,12 @@ class Indexer:
                 doc["source_commit_ms"] = commit_ms[pid]
         started = time.perf_counter()
         refresh = "wait_for" if self.settings.indexer_refresh == "wait_for" else False
+        # (alias, documents found, every id wanted there: those not found are deleted)
+        targets = [t for t in ((self.alias, docs, versions), (self.profiles_alias, profiles, profile_versions)) if t[2]]
         outcomes = [
             bulk.apply(self.search, alias, found, {k: v for k, v in wanted.items() if k not in found}, wanted,
                        should_stop=lambda: self.stopping, on_wait=self._backoff, refresh=refresh)
-            for alias, found, wanted in ((self.alias, docs, versions), (self.profiles_alias, profiles, profile_versions))
-            if wanted
+            for alias, found, wanted in targets
         ]
         if any(o.unsettled for o in outcomes):
             log.warning("stopping with an unsettled batch: not committed")
@@ -263,10 +264,8 @@ class Indexer:
                 metrics.COMMIT_TO_SEARCHABLE.observe(max(0.0, (now_ms - ts) / 1000))
         try:  # never blocks the write path: a full queue only skips a sample (any later refresh covers it)
             if self.settings.indexer_refresh == "after_write":
-                written = [alias for alias, wanted in ((self.alias, versions), (self.profiles_alias, profile_versions))
-                           if wanted]  # deletions too
-                if written:
-                    self.visibility.put_nowait((written, list(commit_ms.values())))
+                if targets:  # deletions too
+                    self.visibility.put_nowait(([alias for alias, _, _ in targets], list(commit_ms.values())))
             elif not refresh and commit_ms and docs:
                 newest = max((pid for pid in commit_ms if pid in docs), key=commit_ms.get, default=None)
                 if newest is not None:
