@@ -96,10 +96,23 @@ def up(load_data: Annotated[bool, typer.Option("--load/--no-load", help="load th
         for dataset in ("nyc", "edinburgh"):
             load(dataset, path=None, batch_size=None, progress=sys.stderr.isatty())
     summary()
+    _rebuild_if_outdated()
     _wait_indexed(timeout_s=600)
     settings = get_settings()
     console.print(f"search page: http://127.0.0.1:{settings.api_port}/  API docs: "
                   f"http://127.0.0.1:{settings.api_port}/docs  (writes need `hellohome apikey create`)")
+
+
+def _rebuild_if_outdated() -> None:
+    """An index built by an older version of the code (another mapping) is rebuilt, zero downtime."""
+    from hellohome.search import indexes
+    from hellohome.search.backfill import backfill
+
+    settings = get_settings()
+    if live := indexes.outdated(indexes.client(settings), settings, "properties", settings.index_prefix):
+        console.print(f"search index: {live} was built from an older mapping; rebuilding it")
+        report = backfill(settings, progress=sys.stderr.isatty())
+        console.print(f"search index: {report.index} built ({report.docs:,} documents) and live")
 
 
 def _wait_indexed(timeout_s: float) -> None:

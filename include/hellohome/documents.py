@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from sqlalchemy import Connection, bindparam, text
 
 from hellohome.enrich.attach import attach_cached
+from hellohome.search import facets
 
 # properties that are searchable; status 'deleted' rows are removed from the index
 INDEXED_STATUSES = ("active", "inactive")
@@ -96,6 +97,7 @@ def build(row: dict, images: list[dict]) -> dict:
         "image_count": len(images),
         "source_version": row["version"],
     }
+    doc[facets.KEYS_FIELD] = facets.keys(doc)
     doc["checksum"] = checksum(doc)
     return doc
 

@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import text
 
 from hellohome.db.engine import get_engine
+from hellohome.search import facets
 from hellohome.search.request import Filters, Near, SearchRequest, Sort
 
 
@@ -103,6 +104,37 @@ def test_facet_counts_equal_mariadb_group_by(search_service, search_settings):
     assert {b["value"]: b["count"] for b in r["facets"]["area"]} == by_area
     assert r["total"] == total
     assert len(r["facets"]) >= 15
+
+
+FACET_COLUMNS = {"city": "p.city", "area": "p.area", "property_type": "p.property_type",
+                 "host_role": "u.role", "bedrooms": "p.bedrooms", "bathrooms": "p.bathrooms",
+                 "accommodates": "p.accommodates", "superhost": "pr.is_superhost"}
+
+
+def _bucket_sql(name: str) -> str:
+    """A range facet's bucket key for a row, as SQL (NULL below the first edge)."""
+    cases = " ".join(f"WHEN p.{name} >= {b['from']} THEN '{b['key']}'" for b in reversed(facets.RANGES[name][1]))
+    return f"CASE {cases} END"
+
+
+def test_every_keyed_facet_equals_its_mariadb_group_by(search_service, search_settings):
+    """The facets counted from facet_keys, each against a GROUP BY over the rows themselves."""
+    r = run(search_service, filters=Filters(room_type=["Private room"], price_max=200), size=1)
+    where = (" FROM properties p JOIN users u ON u.id = p.host_id LEFT JOIN user_profiles pr ON pr.user_id = u.id"
+             " WHERE p.status = 'active' AND p.price <= 200 AND p.room_type = 'Private room'")
+    with get_engine("readonly", search_settings.db_name).connect() as conn:
+        def group_by(expr: str) -> list[tuple]:
+            return conn.execute(text(f"SELECT {expr} AS v, COUNT(*){where} AND {expr} IS NOT NULL GROUP BY v")).all()
+
+        for name, column in FACET_COLUMNS.items():
+            size = (facets.MULTI_SELECT.get(name) or facets.TERMS[name])[1]
+            expected = sorted(group_by(column), key=lambda row: (-row[1], row[0]))[:size]
+            assert [(b["value"], b["count"]) for b in r["facets"][name]] == expected, name
+        for name in facets.RANGES:
+            counts = dict(group_by(_bucket_sql(name)))
+            assert {b["value"]: b["count"] for b in r["facets"][name]} == {
+                b["key"]: counts.get(b["key"], 0) for b in facets.RANGES[name][1]}, name
+            assert sum(counts.values()) > 0, name
 
 
 def test_selected_facet_keeps_counts_of_its_other_values(search_service):

@@ -83,10 +83,17 @@ class Indexer:
         self.stopping = True
 
     def _ensure_indexes(self) -> None:
-        """A fresh setup has no index yet: create version 1 (with its aliases) of each kind."""
+        """A fresh setup has no index yet: create version 1 (with its aliases) of each kind. An
+        index built from an older mapping gets the new fields, so writes keep landing until a
+        backfill rebuilds it."""
+        prefix = self.settings.index_prefix
         for kind in indexes.KINDS:
-            if indexes.current(self.search, kind, self.settings.index_prefix) is None:
-                indexes.create(self.search, self.settings, kind, self.settings.index_prefix)
+            if indexes.current(self.search, kind, prefix) is None:
+                indexes.create(self.search, self.settings, kind, prefix)
+            elif live := indexes.outdated(self.search, self.settings, kind, prefix):
+                log.warning("index built from an older mapping; run `hellohome backfill`",
+                            extra={"fields": {"index": live}})
+                indexes.add_new_fields(self.search, self.settings, kind, prefix)
 
     def run(self, idle_exit_s: float | None = None) -> None:
         ensure_topics(self.settings, [self.dlq])

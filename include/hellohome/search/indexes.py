@@ -91,3 +91,21 @@ def listing(os_client: OpenSearch, prefix: str = "") -> list[dict]:
             rows.append({"index": name, "docs": int(stats["docs.count"]), "health": stats["health"],
                          "aliases": aliases})
     return rows
+
+
+def outdated(os_client: OpenSearch, settings: Settings, kind: str, prefix: str = "") -> str | None:
+    """The live index of `kind` if it was built from another mapping than this code's
+    (mappings.fingerprint), so its documents need rebuilding by a backfill; else None."""
+    live = current(os_client, kind, prefix)
+    wanted = KINDS[kind](settings)["mappings"].get("_meta", {}).get("fingerprint")
+    if live is None or wanted is None:
+        return None
+    meta = os_client.indices.get_mapping(index=live)[live]["mappings"].get("_meta", {})
+    return live if meta.get("fingerprint") != wanted else None
+
+
+def add_new_fields(os_client: OpenSearch, settings: Settings, kind: str, prefix: str = "") -> None:
+    """Add this code's new fields to the live index, so documents built by this code can be written
+    to it until a backfill replaces it (a changed field cannot be added: OpenSearch refuses it)."""
+    properties = KINDS[kind](settings)["mappings"]["properties"]
+    os_client.indices.put_mapping(index=write_alias(kind, prefix), body={"properties": properties})

@@ -2,7 +2,11 @@
 embedding model changes the mapping (and so needs a new index version and a reindex)."""
 from __future__ import annotations
 
+import hashlib
+import json
+
 from hellohome.config import Settings
+from hellohome.search import facets
 
 HNSW = {"name": "hnsw", "space_type": "cosinesimil", "engine": "lucene",  # faiss: see README
         "parameters": {"m": 32, "ef_construction": 512}}
@@ -31,8 +35,21 @@ PLACE = {"type": "keyword", "fields": {"text": {"type": "text", "analyzer": "fol
 LISTING_PLACE = {**PLACE, "copy_to": "places"}
 
 
+def fingerprint(body: dict) -> str:
+    """What decides how documents are indexed: the mappings, the analysis and the facet buckets
+    (documents carry their bucket keys). A live index with another fingerprint needs a backfill."""
+    basis = {"mappings": {k: v for k, v in body["mappings"].items() if k != "_meta"},
+             "analysis": body["settings"].get("analysis"), "facet_ranges": facets.RANGES}
+    return hashlib.sha256(json.dumps(basis, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _fingerprinted(body: dict) -> dict:
+    body["mappings"]["_meta"] = {"fingerprint": fingerprint(body)}
+    return body
+
+
 def properties_body(settings: Settings) -> dict:
-    return {
+    return _fingerprinted({
         "settings": {"index": {
             "number_of_shards": settings.index_shards, "number_of_replicas": settings.index_replicas,
             "refresh_interval": settings.index_refresh_interval, "knn": True,
@@ -67,11 +84,13 @@ def properties_body(settings: Settings) -> dict:
             "source_version": {"type": "long"},
             "source_commit_ms": {"type": "date", "format": "epoch_millis"},
             "checksum": KEYWORD,
+            # "facet=value" per keyed facet (search/facets.py): only aggregated, so doc values, no index
+            facets.KEYS_FIELD: {"type": "keyword", "index": False, "eager_global_ordinals": True},
             "text_vector": {"type": "knn_vector", "dimension": settings.text_vector_dim, "method": HNSW},
             "image_vector": {"type": "knn_vector", "dimension": settings.image_vector_dim, "method": HNSW},
             "enrichment": {"type": "object", "enabled": False},
         }},
-    }
+    })
 
 
 def user_profiles_body(settings: Settings) -> dict:
