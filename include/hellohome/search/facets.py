@@ -136,11 +136,11 @@ def _keyed_buckets(shared: dict) -> dict[str, dict[str, int]]:
     return counts
 
 
-def _listed(name: str, counts: dict[str, int], chosen: set[str]) -> list[dict]:
-    """Terms-aggregation order (count desc, then value asc), cut to the facet's size."""
+def _listed(name: str, counts: dict[str, int]) -> list[dict]:
+    """An unselected facet in terms-aggregation order (count desc, then value asc), cut to its size."""
     size = (MULTI_SELECT.get(name) or TERMS[name])[1]
-    values = sorted(((bucket_value(name, k), k, n) for k, n in counts.items()), key=lambda v: (-v[2], v[0]))
-    return [{"value": value, "count": n, "selected": key in chosen} for value, key, n in values[:size]]
+    values = sorted(((bucket_value(name, k), n) for k, n in counts.items()), key=lambda v: (-v[1], v[0]))
+    return [{"value": value, "count": n, "selected": False} for value, n in values[:size]]
 
 
 def read(raw: dict, selected: dict[str, list[str]]) -> dict:
@@ -160,7 +160,7 @@ def read(raw: dict, selected: dict[str, list[str]]) -> dict:
             out[name] = [{"value": bucket_value(name, b["key"]), "count": b["doc_count"], "selected": str(b["key"]) in chosen}
                          for b in raw[name][name]["buckets"]]
         elif name in OWN_AGGREGATION:
-            out[name] = _listed(name, {b["key"]: b["doc_count"] for b in shared[name]["buckets"]}, chosen)
+            out[name] = _listed(name, {b["key"]: b["doc_count"] for b in shared[name]["buckets"]})
         else:
-            out[name] = _listed(name, keyed[name], chosen)
+            out[name] = _listed(name, keyed[name])
     return out

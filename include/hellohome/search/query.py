@@ -97,8 +97,7 @@ def knn_clause(vector: list[float], k: int, filters: list[dict], field: str = "t
 
 
 def build(req: SearchRequest, query_vector: list[float] | None = None) -> dict:
-    """The _search body; `query_vector` is the embedded q for semantic and hybrid modes. A bm25
-    search's facets and exact total come from facets_body instead, run beside it."""
+    """The _search body; `query_vector` is the embedded q for semantic and hybrid modes."""
     filters = filter_clauses(req.filters)
     selected = facets.multi_select_filters(selected_facets(req.filters))
     window = req.page * req.size
@@ -113,14 +112,13 @@ def build(req: SearchRequest, query_vector: list[float] | None = None) -> dict:
         query = knn if req.mode is Mode.semantic else {"hybrid": {"queries": [
             {"bool": {"must": [text_query(req.q)], "filter": filters}}, knn]}}
     # exact totals cost a full count; facets count every hit anyway, plain result lists stop at 10k
-    counted_here = req.facets and req.mode is not Mode.bm25
     body: dict = {"query": query, "size": req.size, "_source": SOURCE,
-                  "track_total_hits": True if counted_here else TOTAL_HITS_BOUND}
+                  "track_total_hits": True if req.facets else TOTAL_HITS_BOUND}
     if req.mode is not Mode.hybrid:  # hybrid scores come from the pipeline; order is by them
         body["sort"] = sort_clause(req)
     if selected:
         body["post_filter"] = {"bool": {"filter": list(selected.values())}}
-    if counted_here:
+    if req.facets:
         body["aggs"] = facets.aggregations(selected)
     if req.highlight and req.q:
         body["highlight"] = HIGHLIGHT
@@ -128,20 +126,6 @@ def build(req: SearchRequest, query_vector: list[float] | None = None) -> dict:
         body["search_after"] = decode_cursor(req.cursor)
     else:
         body["from"] = (req.page - 1) * req.size
-    return body
-
-
-def facets_body(req: SearchRequest, hits_body: dict) -> dict | None:
-    """A bm25 search's facets and exact total, as a request of their own beside the hits one.
-    Counting every hit in one request made it score every hit too; apart, the facets see the query
-    in filter context (no scores) and the hits request, its total bounded, lets Lucene skip blocks
-    that cannot reach the page (1M listings, 16 facets, "brookln": 53 -> 36 ms, bench/facet_layout)."""
-    if not req.facets or req.mode is not Mode.bm25:
-        return None
-    body = {"query": {"bool": {"filter": [hits_body["query"]]}}, "size": 0, "track_total_hits": True,
-            "aggs": facets.aggregations(facets.multi_select_filters(selected_facets(req.filters)))}
-    if "post_filter" in hits_body:  # the total counts what the hits show
-        body["post_filter"] = hits_body["post_filter"]
     return body
 
 

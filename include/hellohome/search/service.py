@@ -10,8 +10,8 @@ import time
 from collections.abc import Callable
 
 from opensearchpy import OpenSearch, TransportError
-from opensearchpy.exceptions import HTTP_EXCEPTIONS, ConnectionTimeout, NotFoundError
 from opensearchpy.exceptions import ConnectionError as OSConnectionError
+from opensearchpy.exceptions import ConnectionTimeout, NotFoundError
 
 from hellohome.config import Settings
 from hellohome.errors import HelloHomeError
@@ -116,11 +116,7 @@ class SearchService:
                 self.ensure_pipeline()
                 self._pipeline_ready = True
             params = {"search_pipeline": self.pipeline}
-        counting = query.facets_body(req, body)
-        if counting is None:
-            raw = counted = self._call(self.client.search, index=self.alias, body=body, params=params)
-        else:
-            raw, counted = self._msearch([body, counting])
+        raw = self._call(self.client.search, index=self.alias, body=body, params=params)
         hits = raw["hits"]["hits"]
         next_cursor = None
         if len(hits) == req.size and req.mode is not Mode.hybrid:
@@ -132,24 +128,13 @@ class SearchService:
             item["distance_km"] = round(h["sort"][0], 3) if distance else None
             results.append(item)
         return {
-            "total": counted["hits"]["total"]["value"], "total_is_exact": counted["hits"]["total"]["relation"] == "eq",
+            "total": raw["hits"]["total"]["value"], "total_is_exact": raw["hits"]["total"]["relation"] == "eq",
             "page": req.page, "size": req.size, "mode": req.mode.value,
             "sort": req.sort.value, "query": req.q, "filters": req.filters.model_dump(exclude_defaults=True),
             "interpretation": interpretation, "hits": results, "next_cursor": next_cursor,
-            "facets": facets.read(counted["aggregations"], query.selected_facets(req.filters)) if req.facets else None,
-            "took_ms": {"opensearch": max(raw["took"], counted["took"]), "total": round((time.perf_counter() - started) * 1000, 1)},
+            "facets": facets.read(raw["aggregations"], query.selected_facets(req.filters)) if req.facets else None,
+            "took_ms": {"opensearch": raw["took"], "total": round((time.perf_counter() - started) * 1000, 1)},
         }
-
-    def _msearch(self, bodies: list[dict]) -> list[dict]:
-        """Several searches in one round trip, run side by side; any one failing fails them all."""
-        def run() -> list[dict]:
-            answers = self.client.msearch(index=self.alias, body=[part for b in bodies for part in ({}, b)])
-            for answer in answers["responses"]:
-                if "error" in answer:  # raised as client.search would have raised it
-                    status = answer.get("status", 500)
-                    raise HTTP_EXCEPTIONS.get(status, TransportError)(status, answer["error"].get("type"), answer["error"])
-            return answers["responses"]
-        return self._call(run)
 
     def autocomplete(self, prefix: str, size: int = 5) -> dict:
         """Place suggestions from the gazetteer and listing titles, both typo-tolerant."""
