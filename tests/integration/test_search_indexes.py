@@ -1,9 +1,10 @@
-"""Versioned indexes behind aliases: create, swap atomically, refuse to drop a live one."""
+"""Versioned indexes behind aliases: create, swap atomically, refuse to drop a live one; an index
+built from an older mapping is recognised."""
 import pytest
-from opensearchpy import OpenSearch
+from opensearchpy import OpenSearch, RequestError
 
 from hellohome.errors import HelloHomeError
-from hellohome.search import indexes
+from hellohome.search import facets, indexes, mappings
 
 PREFIX = "test-idx-"
 
@@ -42,3 +43,25 @@ def test_swap_moves_both_aliases_and_drop_refuses_the_live_index(stack, os_clien
     assert [r["index"] for r in indexes.listing(os_client, PREFIX)] == [v2]
     with pytest.raises(HelloHomeError, match="not a version"):
         indexes.swap(os_client, "properties", "elsewhere", PREFIX)
+
+
+def test_an_index_from_an_older_mapping_is_found_and_gets_the_new_fields(stack, os_client):
+    assert indexes.outdated(os_client, stack, "properties", PREFIX) is None  # no index yet
+    name = indexes.create(os_client, stack, "properties", PREFIX)
+    assert indexes.outdated(os_client, stack, "properties", PREFIX) is None  # built by this code
+    # what an index from before facet_keys looks like: the field missing, the fingerprint another
+    older = mappings.properties_body(stack)
+    del older["mappings"]["properties"][facets.KEYS_FIELD]
+    older["mappings"]["_meta"] = {"fingerprint": "older"}
+    os_client.indices.delete(index=name)
+    os_client.indices.create(index=name, body={**older, "aliases": {
+        indexes.read_alias("properties", PREFIX): {},
+        indexes.write_alias("properties", PREFIX): {"is_write_index": True}}})
+    write = indexes.write_alias("properties", PREFIX)
+    with pytest.raises(RequestError, match="strict_dynamic_mapping"):
+        os_client.index(index=write, id="1", body={"id": 1, facets.KEYS_FIELD: ["city=Leith"]})
+    assert indexes.outdated(os_client, stack, "properties", PREFIX) == name
+    indexes.add_new_fields(os_client, stack, "properties", PREFIX)
+    os_client.index(index=write, id="1", body={"id": 1, facets.KEYS_FIELD: ["city=Leith"]}, refresh=True)
+    # the fields are there, the documents are not rebuilt: it still needs a backfill
+    assert indexes.outdated(os_client, stack, "properties", PREFIX) == name
