@@ -2,10 +2,9 @@
 
 Thirteen of them are counted from one field, `facet_keys`, built with each document: one
 "facet=value" keyword per facet ("room_type=Private room", "price=100-150"). One terms aggregation
-over it costs about what three separate ones do: at 1M listings, 16 facets over 389k hits
-("brookln") went from ~90 to ~45 ms in OpenSearch (bench/search.py). Neighbourhood (its vocabulary
-grows with every city) and amenities (2,000+ values) keep their own terms aggregation, price stats
-its stats aggregation.
+over it costs about what three separate ones do: at 1M listings the 16 facets' OpenSearch P95 went
+from 83 to 49 ms (bench/facet_layout.py). Neighbourhood (its vocabulary grows with every city) and
+amenities (2,000+ values) keep their own terms aggregation, price stats its stats aggregation.
 
 Multi-select facets (places, room/property type, host role) are filtered through `post_filter`,
 and each facet's aggregation applies every selected facet except its own, so a facet keeps
@@ -154,11 +153,11 @@ def read(raw: dict, selected: dict[str, list[str]]) -> dict:
         if name in STATS:
             out[name] = {k: shared[name][k] for k in ("count", "min", "avg", "max")}
         elif name in RANGES:
-            out[name] = [{"value": b["key"], "from": b["from"], "to": b["to"], "count": keyed[name].get(b["key"], 0)}
-                         for b in RANGES[name][1]]
+            out[name] = [{"value": b["key"], "from": b["from"], "to": b["to"],
+                          "count": keyed[name].get(b["key"], 0)} for b in RANGES[name][1]]
         elif chosen:  # counted on its own, without its own selection
-            out[name] = [{"value": bucket_value(name, b["key"]), "count": b["doc_count"], "selected": str(b["key"]) in chosen}
-                         for b in raw[name][name]["buckets"]]
+            out[name] = [{"value": bucket_value(name, b["key"]), "count": b["doc_count"],
+                          "selected": str(b["key"]) in chosen} for b in raw[name][name]["buckets"]]
         elif name in OWN_AGGREGATION:
             out[name] = _listed(name, {b["key"]: b["doc_count"] for b in shared[name]["buckets"]})
         else:
