@@ -1,6 +1,6 @@
 """Search latency through the real API (gunicorn) against the MariaDB baseline, same queries, same run.
 
-    .venv/bin/python -m bench.search [--schema hellohome] [--prefix ""] [--n 100] [--seconds 15]
+    .venv/bin/python -m bench.search [--schema hellohome_bench --prefix bench-1m-] [--n 100] [--seconds 15]
 
 Per query type: P50/P95/P99 sequentially (client-side, through HTTP, and OpenSearch's own `took`),
 the same queries as the brief's "MySQL" would run them (FULLTEXT, one GROUP BY per facet, LIKE
@@ -149,12 +149,18 @@ def settle(pid: int, timeout_s: float = 120, idle_percent: float = 10) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--schema", default=None, help="MariaDB schema of the baseline (default: HH_DB_NAME)")
+    parser.add_argument("--prefix", default=None, help="index prefix the API searches during the run "
+                        "(default: HH_INDEX_PREFIX); the API serves the stack's own index again afterwards")
     parser.add_argument("--n", type=int, default=100, help="sequential queries per type")
     parser.add_argument("--seconds", type=float, default=15, help="closed-loop duration per client count")
     parser.add_argument("--types", default=None, help="comma-separated query types (default: all)")
     parser.add_argument("--label", default="", help="suffix of the results file (search-<label>.json)")
     args = parser.parse_args()
-    os.environ["HH_API_SEARCH_LIMIT"] = "1000000 per second"
+    overrides = {"HH_API_SEARCH_LIMIT": "1000000 per second"}
+    if args.prefix is not None:
+        overrides["HH_INDEX_PREFIX"] = args.prefix
+    before = {name: os.environ.get(name) for name in overrides}
+    os.environ.update(overrides)
     settings = reload_settings()
     api.stop(settings)
     api.start(settings)
@@ -197,7 +203,11 @@ def main() -> None:
             results.append({"case": f"closed loop, mixed, {clients} clients",
                             **{f"api_{k}": v for k, v in closed_loop(base, makers, clients, args.seconds).items()}})
     finally:
-        os.environ.pop("HH_API_SEARCH_LIMIT")
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name)
+            else:
+                os.environ[name] = value
         restored = reload_settings()
         api.stop(restored)
         api.start(restored)
