@@ -65,3 +65,13 @@ def test_an_index_from_an_older_mapping_is_found_and_gets_the_new_fields(stack, 
     os_client.index(index=write, id="1", body={"id": 1, facets.KEYS_FIELD: ["city=Leith"]}, refresh=True)
     # the fields are there, the documents are not rebuilt: it still needs a backfill
     assert indexes.outdated(os_client, stack, "properties", PREFIX) == name
+
+
+def test_a_field_mapped_differently_is_refused_with_a_clear_error(stack, os_client):
+    older = mappings.properties_body(stack)
+    older["mappings"]["properties"][facets.KEYS_FIELD] = {"type": "long"}
+    os_client.indices.create(index=f"{PREFIX}properties_v1", body={**older, "aliases": {
+        indexes.read_alias("properties", PREFIX): {},
+        indexes.write_alias("properties", PREFIX): {"is_write_index": True}}})
+    with pytest.raises(HelloHomeError, match="hellohome backfill"):
+        indexes.add_new_fields(os_client, stack, "properties", PREFIX)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from opensearchpy import OpenSearch
+from opensearchpy import OpenSearch, RequestError
 
 from hellohome.config import Settings
 from hellohome.errors import HelloHomeError
@@ -108,4 +108,8 @@ def add_new_fields(os_client: OpenSearch, settings: Settings, kind: str, prefix:
     """Add this code's new fields to the live index, so documents built by this code can be written
     to it until a backfill replaces it (a changed field cannot be added: OpenSearch refuses it)."""
     properties = KINDS[kind](settings)["mappings"]["properties"]
-    os_client.indices.put_mapping(index=write_alias(kind, prefix), body={"properties": properties})
+    try:
+        os_client.indices.put_mapping(index=write_alias(kind, prefix), body={"properties": properties})
+    except RequestError as exc:
+        raise HelloHomeError(f"index: the live {prefix}{kind} index has fields this version maps differently "
+                             f"({exc.error}); run `hellohome backfill` to rebuild it") from exc
