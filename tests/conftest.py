@@ -7,13 +7,16 @@ import pytest
 
 pytest_plugins = ["tests.integration.search_fixtures"]
 
-# Tests never touch the demo schema: everything lives in `hellohome_test` (and `hellohome_test_*`).
-os.environ["HH_DB_NAME"] = "hellohome_test"
-# ...and never the demo's indexes or consumer group (the stack's own indexer follows these too)
-os.environ["HH_INDEX_PREFIX"] = "test-"
-os.environ["HH_INDEXER_GROUP"] = "hellohome-indexer-test"
-# the stack's enricher would embed every test listing in the background; tests run their own
-os.environ["HH_ENRICHER_AUTOSTART"] = "false"
+TEST_ENVIRONMENT = {
+    # Tests never touch the demo schema: everything lives in `hellohome_test` (and `hellohome_test_*`)...
+    "HH_DB_NAME": "hellohome_test",
+    # ...and never the demo's indexes or consumer group (the stack's own indexer follows these too)
+    "HH_INDEX_PREFIX": "test-", "HH_INDEXER_GROUP": "hellohome-indexer-test",
+    # the stack's enricher would embed every test listing in the background; tests run their own
+    "HH_ENRICHER_AUTOSTART": "false",
+}
+CALLERS_ENVIRONMENT = {name: os.environ.get(name) for name in TEST_ENVIRONMENT}
+os.environ.update(TEST_ENVIRONMENT)
 
 from hellohome.config import get_settings, reload_settings  # noqa: E402
 from hellohome.db.engine import dispose_engines, get_engine  # noqa: E402
@@ -36,6 +39,22 @@ def stack():
     dispose_engines()
     if not already_up:
         services.down(get_settings())
+    else:
+        _back_to_the_callers_configuration()
+
+
+def _back_to_the_callers_configuration() -> None:
+    """A stack that was up before the tests runs its consumers and API in the caller's configuration
+    again: tests restart services (tests/reliability), which then come back in the test one."""
+    for name, value in CALLERS_ENVIRONMENT.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    settings = reload_settings()
+    for module in services.CONSUMERS.values():
+        module.stop(settings)
+    services.up(settings)
 
 
 @pytest.fixture(scope="session")
