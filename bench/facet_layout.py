@@ -43,7 +43,7 @@ def per_facet_aggregations() -> dict:
             aggs[name] = {"range": {"field": field, "ranges": [{k: v for k, v in b.items() if v is not None}
                                                                 for b in buckets]}}
         else:
-            field, size = facets.MULTI_SELECT.get(name) or facets.TERMS[name]
+            field, size = facets.BY_TERMS[name]
             aggs[name] = {"terms": {"field": field, "size": size}}
     # ranges and stats under a match-all filter: at the top level OpenSearch 2.19's filter-rewrite
     # path fails on half_float fields (ArrayIndexOutOfBoundsException in Ranges.compareByteValue)

@@ -24,6 +24,7 @@ MULTI_SELECT = {
 TERMS = {"bedrooms": ("bedrooms", 12), "bathrooms": ("bathrooms", 12), "accommodates": ("accommodates", 16),
          "amenities": ("amenities", 40), "superhost": ("host.is_superhost", 2)}
 NUMERIC = {"bedrooms", "bathrooms", "accommodates"}
+BY_TERMS = {**MULTI_SELECT, **TERMS}  # every facet of values (not ranges or stats) -> (field, size)
 
 
 def _ranges(*edges: float) -> list[dict]:
@@ -75,7 +76,7 @@ def keys(doc: dict) -> list[str]:
     """A document's `facet_keys`: "facet=value" for each keyed facet it has a value for."""
     out = []
     for name in KEYED:
-        field = RANGES[name][0] if name in RANGES else (MULTI_SELECT.get(name) or TERMS[name])[0]
+        field = RANGES[name][0] if name in RANGES else BY_TERMS[name][0]
         value = _field_value(doc, field)
         if value is None:
             continue
@@ -91,7 +92,7 @@ def multi_select_filters(selected: dict[str, list[str]]) -> dict[str, dict]:
 
 
 def _terms(name: str) -> dict:
-    field, size = MULTI_SELECT.get(name) or TERMS[name]
+    field, size = BY_TERMS[name]
     return {"terms": {"field": field, "size": size}}
 
 
@@ -137,7 +138,7 @@ def _keyed_buckets(shared: dict) -> dict[str, dict[str, int]]:
 
 def _listed(name: str, counts: dict[str, int]) -> list[dict]:
     """An unselected facet in terms-aggregation order (count desc, then value asc), cut to its size."""
-    size = (MULTI_SELECT.get(name) or TERMS[name])[1]
+    size = BY_TERMS[name][1]
     values = sorted(((bucket_value(name, k), n) for k, n in counts.items()), key=lambda v: (-v[1], v[0]))
     return [{"value": value, "count": n, "selected": False} for value, n in values[:size]]
 
