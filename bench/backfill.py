@@ -15,8 +15,8 @@ from bench.common import save, schema_with
 from hellohome.config import get_settings
 from hellohome.db.engine import get_engine
 from hellohome.search import indexes
-from hellohome.search.backfill import backfill
 from hellohome.stack import services
+from hellohome.sync.backfill import backfill
 
 
 def run_case(settings, schema: str, prefix: str, batch_size: int) -> dict:
@@ -24,7 +24,7 @@ def run_case(settings, schema: str, prefix: str, batch_size: int) -> dict:
     client = indexes.client(case)
     client.indices.delete(index=f"{prefix}*", ignore_unavailable=True)
     report = backfill(case, batch_size=batch_size, catch_up=False)
-    with get_engine("readonly", schema).connect() as conn:
+    with get_engine(settings, "readonly", schema).connect() as conn:
         expected = conn.execute(text("SELECT COUNT(*) FROM properties WHERE status <> 'deleted'")).scalar()
     assert report.docs == expected, f"{report.docs} documents for {expected} rows"
     client.indices.refresh(index=report.index)

@@ -45,8 +45,8 @@ from hellohome.cdc.topics import change_topics, drop_change_topics
 from hellohome.config import get_settings
 from hellohome.db.engine import get_engine
 from hellohome.search import indexes
-from hellohome.search.verify import verify
 from hellohome.stack import services
+from hellohome.sync.verify import verify
 
 PREFIX = "bench-cdc-"
 SEQ_BASE = 10_000_000
@@ -72,7 +72,7 @@ class Run:
         self.seq = itertools.count(seq_start)
         self.lock = threading.Lock()
         self.done = threading.Event()
-        with get_engine("readonly", case.db_name).connect() as conn:
+        with get_engine(case, "readonly").connect() as conn:
             self.ids = [r[0] for r in conn.execute(text("SELECT id FROM properties ORDER BY id"))]
         self.next_id = itertools.cycle(self.ids)
 
@@ -86,7 +86,7 @@ class Run:
         # cost little
         cases, ids = "WHEN %s THEN %s " * rows_per_tx, ", ".join(["%s"] * rows_per_tx)
         statement = f"UPDATE properties SET number_of_reviews = CASE id {cases}END WHERE id IN ({ids})"  # noqa: S608
-        raw = get_engine("app", self.case.db_name).raw_connection()
+        raw = get_engine(self.case, "app").raw_connection()
         next_at = time.perf_counter()
         try:
             cursor = raw.cursor()

@@ -17,12 +17,12 @@ RESULTS = Path(__file__).parent / "results"
 def schema_with(settings, name: str, datasets: tuple[str, ...] = ()) -> str:
     """A fresh schema `name` with these real datasets loaded (benchmarks never touch the demo schema)."""
     from hellohome.db.engine import get_engine
-    from hellohome.db.schemas import fresh_schema
     from hellohome.loaders.run import DATASETS, default_path, load_file
+    from hellohome.stack.schemas import fresh_schema
 
     fresh_schema(settings, name)
     for dataset in datasets:
-        load_file(get_engine("app", name), default_path(settings, dataset), dataset, DATASETS[dataset][1],
+        load_file(get_engine(settings, "app", name), default_path(settings, dataset), dataset, DATASETS[dataset][1],
                   batch_size=5000, rejects_dir=settings.stack_dir / "rejects-bench", progress=False)
     return name
 

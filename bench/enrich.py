@@ -35,9 +35,9 @@ from hellohome.enrich.enricher import Enricher
 from hellohome.enrich.onnx_text import BACKENDS
 from hellohome.enrich.text import TextEmbedder, embedding_text, text_hash
 from hellohome.search import indexes
-from hellohome.search.backfill import backfill
 from hellohome.search.request import Filters, SearchRequest
 from hellohome.search.service import SearchService
+from hellohome.sync.backfill import backfill
 
 # query -> amenities (folded) any of which makes a listing relevant
 JUDGED = {
@@ -78,7 +78,7 @@ def _measure_runtime(model: str, backend: str, texts: list[str], queries: list[s
 def text_backends(n: int, models: list[str]) -> list[dict]:
     """texts/s and one-query latency of each runtime, and how close its vectors are to torch's
     (cosine) on real listing texts and on short queries."""
-    with get_engine("readonly").connect() as conn:
+    with get_engine(get_settings(), "readonly").connect() as conn:
         rows = conn.execute(text("SELECT title, description, neighbourhood, area, city FROM properties "
                                  "WHERE city = 'Edinburgh' ORDER BY id LIMIT :n"), {"n": n}).mappings().all()
     texts, queries = [embedding_text(dict(r)) for r in rows], [*JUDGED, *QUERIES]
@@ -184,7 +184,7 @@ def lag(settings, writes_per_s: float, seconds: float) -> dict:
     (own group, from the end of the topics) adds the vectors; poll until each edit is enriched."""
     client, alias = indexes.client(settings), indexes.read_alias("properties", settings.index_prefix)
     enricher = Enricher(settings, group_id=f"bench-enricher-{int(time.time())}", wait_s=60)
-    with get_engine("readonly").connect() as conn:
+    with get_engine(settings, "readonly").connect() as conn:
         ids = list(conn.execute(text("SELECT id FROM properties WHERE city = 'Edinburgh' AND status = 'active' "
                                      "ORDER BY RAND(7) LIMIT :n"), {"n": int(writes_per_s * seconds)}).scalars())
         originals = dict(conn.execute(text("SELECT id, description FROM properties WHERE id IN :ids").bindparams(
@@ -192,7 +192,7 @@ def lag(settings, writes_per_s: float, seconds: float) -> dict:
     runner = threading.Thread(target=enricher.run, kwargs={"offset_reset": "latest"}, daemon=True)
     runner.start()
     time.sleep(10)  # joins the group and gets its partitions (a new group starts at the end of the topics)
-    engine, committed, expected, seen = get_engine("app"), {}, {}, {}
+    engine, committed, expected, seen = get_engine(settings, "app"), {}, {}, {}
     writing = threading.Event()
     writing.set()
 
@@ -244,7 +244,7 @@ def knn_recall(settings, queries: int = 200) -> list[dict]:
 
 
 def relevance(settings) -> list[dict]:
-    embedder = TextEmbedder(settings.text_model)
+    embedder = TextEmbedder.from_settings(settings)
     service = SearchService(settings, embed=lambda t: embedder.embed(t).tolist())
     client, alias = service.client, service.alias
     amenities = {}

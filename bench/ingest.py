@@ -30,7 +30,7 @@ def main() -> None:
     settings = get_settings()
     services.up(settings)
     schema = schema_with(settings, settings.db_name + SCHEMA_SUFFIX)
-    engine = get_engine("app", schema)
+    engine = get_engine(settings, "app", schema)
 
     results = []
     for phase in ("fresh", "reload"):

@@ -166,7 +166,7 @@ def main() -> None:
     api.start(settings)
     settled_s = settle(api.process(settings).pid())
     base, rng = api.url(settings), random.Random(7)
-    engine = get_engine("readonly", args.schema or settings.db_name)
+    engine = get_engine(settings, "readonly", args.schema or settings.db_name)
     with engine.connect() as conn:
         listings = conn.execute(text("SELECT COUNT(*) FROM properties WHERE status = 'active'")).scalar()
     results, session = [], requests.Session()

@@ -6,7 +6,7 @@ import threading
 from flask import Flask
 from flask_limiter import Limiter
 
-from hellohome.config import Settings, get_settings
+from hellohome.config import Settings
 from hellohome.enrich.text import TextEmbedder
 from hellohome.logs import configure as configure_logging
 from hellohome.search.service import SearchService
@@ -17,17 +17,16 @@ from serving.blueprints import docs, health, search, web, writes
 MAX_BODY_BYTES = 256 * 1024
 
 
-def create_app(settings: Settings | None = None, search_service: SearchService | None = None,
+def create_app(settings: Settings, search_service: SearchService | None = None,
                preload_models: bool = False) -> Flask:
     """preload_models: load the text model in the background now (gunicorn workers), instead of
     inside the first semantic request (seconds)."""
-    settings = settings or get_settings()
     configure_logging()
     app = Flask(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.json.sort_keys = False
     if search_service is None:
-        embedder = TextEmbedder(settings.text_model)
+        embedder = TextEmbedder.from_settings(settings)
         search_service = SearchService(settings, embed=lambda texts: embedder.embed(texts).tolist())
         if preload_models:
             threading.Thread(target=embedder.model, name="load-text-model", daemon=True).start()

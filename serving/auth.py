@@ -6,7 +6,7 @@ import functools
 from flask import g, request
 
 from hellohome.api import keys
-from hellohome.db.engine import get_engine
+from serving.context import engine
 from serving.errors import ApiError
 
 HEADER = "X-API-Key"
@@ -14,7 +14,7 @@ HEADER = "X-API-Key"
 
 def current_key() -> keys.Key | None:
     if "api_key" not in g:
-        g.api_key = keys.verify(get_engine("app"), request.headers.get(HEADER))
+        g.api_key = keys.verify(engine(), request.headers.get(HEADER))
     return g.api_key
 
 

@@ -1,4 +1,5 @@
 """gunicorn entry point: `gunicorn -c serving/gunicorn_conf.py serving.wsgi:app`."""
+from hellohome.config import get_settings
 from serving.app import create_app
 
-app = create_app(preload_models=True)
+app = create_app(get_settings(), preload_models=True)

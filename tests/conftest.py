@@ -20,8 +20,8 @@ os.environ.update(TEST_ENVIRONMENT)
 
 from hellohome.config import get_settings, reload_settings  # noqa: E402
 from hellohome.db.engine import dispose_engines, get_engine  # noqa: E402
-from hellohome.db.schemas import fresh_schema  # noqa: E402
 from hellohome.stack import services  # noqa: E402
+from hellohome.stack.schemas import fresh_schema  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -65,7 +65,7 @@ def loaded_db(stack):
     fresh_schema(stack, stack.db_name)
     reports = {}
     for dataset, (_, defaults) in DATASETS.items():
-        reports[dataset] = load_file(get_engine("app"), default_path(stack, dataset), dataset, defaults,
+        reports[dataset] = load_file(get_engine(stack, "app"), default_path(stack, dataset), dataset, defaults,
                                      batch_size=2000, rejects_dir=stack.stack_dir / "rejects-test", progress=False)
     return reports
 
@@ -74,7 +74,7 @@ def loaded_db(stack):
 def scratch_db(stack):
     """An empty, migrated schema of its own, for tests that write bad data."""
     name = fresh_schema(stack, f"{stack.db_name}_scratch")
-    return get_engine("app", name)
+    return get_engine(stack, "app", name)
 
 
 @pytest.fixture

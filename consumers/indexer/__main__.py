@@ -1,12 +1,12 @@
 """The CDC indexer process: `python -m consumers.indexer [--group G] [--metrics-port P]`.
 
-Thin: configuration; the work is hellohome.cdc.indexer.Indexer.
+Thin: configuration; the work is hellohome.sync.indexer.Indexer.
 """
 import argparse
 
 from hellohome import logs
-from hellohome.cdc.indexer import Indexer
 from hellohome.config import get_settings
+from hellohome.sync.indexer import Indexer
 from hellohome.worker import serve
 
 

@@ -106,7 +106,7 @@ def up(load_data: Annotated[bool, typer.Option("--load/--no-load", help="load th
 def _rebuild_if_outdated() -> None:
     """An index built by an older version of the code (another mapping) is rebuilt, zero downtime."""
     from hellohome.search import indexes
-    from hellohome.search.backfill import backfill
+    from hellohome.sync.backfill import backfill
 
     settings = get_settings()
     if live := indexes.outdated(indexes.client(settings), settings, "properties", settings.index_prefix):
@@ -119,7 +119,7 @@ def _wait_indexed(timeout_s: float) -> None:
     """Follow the indexer until OpenSearch holds exactly what MariaDB holds (hellohome verify)."""
     import time
 
-    from hellohome.search.verify import verify
+    from hellohome.sync.verify import verify
 
     deadline = time.monotonic() + timeout_s
     while True:
@@ -162,14 +162,14 @@ def apikey_create(name: Annotated[str, typer.Argument(help="who or what uses the
     """Create a key and print it once (only its hash is stored)."""
     from hellohome.api import keys
 
-    print(keys.create(get_engine("app"), name, scope or ["write"]))
+    print(keys.create(get_engine(get_settings(), "app"), name, scope or ["write"]))
 
 
 @key_app.command("list")
 def apikey_list() -> None:
     from hellohome.api import keys
 
-    for row in keys.listing(get_engine("app")):
+    for row in keys.listing(get_engine(get_settings(), "app")):
         console.print(f"hh_{row['prefix']}_…  {row['name']}  [{row['scopes']}]  created {row['created_at']:%Y-%m-%d %H:%M}"
                       f"{'  REVOKED' if row['revoked_at'] else ''}")
 
@@ -178,7 +178,7 @@ def apikey_list() -> None:
 def apikey_revoke(prefix: Annotated[str, typer.Argument(help="the part after hh_ and before the next _")]) -> None:
     from hellohome.api import keys
 
-    if not keys.revoke(get_engine("app"), prefix):
+    if not keys.revoke(get_engine(get_settings(), "app"), prefix):
         raise HelloHomeError(f"prefix: no active key hh_{prefix}_…")
     console.print(f"revoked hh_{prefix}_…")
 
@@ -189,8 +189,8 @@ def db_migrate(revision: Annotated[str, typer.Argument(help="target revision")] 
     """Upgrade the schema to REVISION (default: head)."""
     from hellohome.db import migrate
 
-    migrate.upgrade(revision)
-    console.print(f"schema at {migrate.current_revision()}")
+    migrate.upgrade(get_settings(), revision)
+    console.print(f"schema at {migrate.current_revision(get_settings())}")
 
 
 @db_app.command("downgrade")
@@ -198,8 +198,8 @@ def db_downgrade(revision: Annotated[str, typer.Argument(help="target revision, 
     """Downgrade the schema to REVISION."""
     from hellohome.db import migrate
 
-    migrate.downgrade(revision)
-    console.print(f"schema at {migrate.current_revision()}")
+    migrate.downgrade(get_settings(), revision)
+    console.print(f"schema at {migrate.current_revision(get_settings())}")
 
 
 @db_app.command("current")
@@ -207,7 +207,7 @@ def db_current() -> None:
     """Print the schema revision the database is at."""
     from hellohome.db import migrate
 
-    print(migrate.current_revision() or "base")
+    print(migrate.current_revision(get_settings()) or "base")
 
 
 # ---------------------------------------------------------------- index
@@ -264,7 +264,7 @@ def load(
     if dataset not in DATASETS:
         raise HelloHomeError(f"dataset: unknown {dataset!r}; choose one of {', '.join(DATASETS)}")
     report = load_file(
-        get_engine("app"), path or default_path(settings, dataset), dataset, DATASETS[dataset][1],
+        get_engine(settings, "app"), path or default_path(settings, dataset), dataset, DATASETS[dataset][1],
         batch_size=batch_size or settings.load_batch_size, rejects_dir=settings.stack_dir / "rejects",
         progress=progress,
     )
@@ -288,7 +288,7 @@ def generate(
     """Resample the loaded real listings into COUNT generated ones (ids from 3e18 up)."""
     from hellohome.loaders.generate import generate as run
 
-    report = run(get_engine("app"), count, seed=seed, batch_size=batch_size, progress=progress)
+    report = run(get_engine(get_settings(), "app"), count, seed=seed, batch_size=batch_size, progress=progress)
     console.print(f"generated {report.rows:,} listings in {report.seconds:.1f}s ({report.rows_per_s:,.0f} rows/s)")
 
 
@@ -299,7 +299,7 @@ def backfill_cmd(
     progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
 ) -> None:
     """Build a new properties index version from MariaDB (keyset pages), swap aliases, catch up on changes."""
-    from hellohome.search.backfill import backfill
+    from hellohome.sync.backfill import backfill
 
     report = backfill(get_settings(), batch_size=batch_size, swap=swap, progress=progress)
     console.print(f"{report.index}: {report.docs:,} documents in {report.seconds:.1f}s "
@@ -310,7 +310,7 @@ def backfill_cmd(
 @app.command("verify")
 def verify_cmd(show: Annotated[int, typer.Option(help="ids to print per kind of difference")] = 10) -> None:
     """Compare MariaDB and the index row by row; exit 1 on any missing, stale or extra document."""
-    from hellohome.search.verify import verify
+    from hellohome.sync.verify import verify
 
     report = verify(get_settings())
     print(f"checked {report.checked:,}: missing {len(report.missing):,}, stale {len(report.stale):,}, "
@@ -329,7 +329,7 @@ def summary() -> None:
 
     settings = get_settings()
     table = Table("table", "source", "rows")
-    for name, source, rows in table_counts():
+    for name, source, rows in table_counts(settings):
         table.add_row(name, source, f"{rows:,}")
     Console().print(table)
     Console().print(f"MariaDB {settings.db_host}:{settings.db_port}/{settings.db_name} "

@@ -6,30 +6,34 @@ environment, so an exported variable always wins.
 """
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hellohome.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SECRET_FIELDS = ("db_owner_password", "db_app_password", "db_cdc_password", "db_readonly_password")
+# text model -> the dimension of its vectors (the index mapping follows HH_TEXT_VECTOR_DIM)
+TEXT_MODEL_DIMS = {"minilm": 384, "mpnet": 768}
+# paths that hang off `home` unless given as absolute paths
+HOME_RELATIVE = {"stack_dir": ".stack", "cache_dir": ".cache", "data_dir": "../shared/data"}
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="HH_",
-        env_file=(PROJECT_ROOT / ".env", PROJECT_ROOT / ".stack" / "secrets.env"),
         extra="ignore",
     )
 
     home: Path = Field(PROJECT_ROOT, description="project root; other relative paths hang off it")
-    stack_dir: Path = Field(PROJECT_ROOT / ".stack", description="data, logs and pid files of local services")
-    cache_dir: Path = Field(PROJECT_ROOT / ".cache", description="downloaded artifacts (Maven, models)")
-    data_dir: Path = Field(PROJECT_ROOT.parent / "shared" / "data", description="the real datasets")
+    stack_dir: Path = Field(Path(HOME_RELATIVE["stack_dir"]), description="data, logs and pid files of local services")
+    cache_dir: Path = Field(Path(HOME_RELATIVE["cache_dir"]), description="downloaded artifacts (Maven, models)")
+    data_dir: Path = Field(Path(HOME_RELATIVE["data_dir"]), description="the real datasets")
 
     db_host: str = "127.0.0.1"
     db_port: int = 3307
@@ -120,6 +124,21 @@ class Settings(BaseSettings):
     image_vector_dim: int = 1280  # EfficientNet-Lite0 features
     enrich_images: bool = True  # fetch listing photos and embed them (failed fetches retried hourly)
 
+    @model_validator(mode="after")
+    def _resolve_and_check(self) -> Settings:
+        """Relative paths hang off `home`; rules that span fields hold before anything starts."""
+        self.home = self.home.resolve()
+        for name in HOME_RELATIVE:
+            path = getattr(self, name)
+            if not path.is_absolute():
+                setattr(self, name, (self.home / path).resolve())
+        if self.text_model not in TEXT_MODEL_DIMS:
+            raise ValueError(f"HH_TEXT_MODEL: unknown {self.text_model!r}; choose one of {', '.join(TEXT_MODEL_DIMS)}")
+        if TEXT_MODEL_DIMS[self.text_model] != self.text_vector_dim:
+            raise ValueError(f"HH_TEXT_VECTOR_DIM={self.text_vector_dim} but HH_TEXT_MODEL={self.text_model} "
+                             f"gives {TEXT_MODEL_DIMS[self.text_model]}-d vectors")
+        return self
+
     @property
     def kafka_bootstrap(self) -> str:
         return f"{self.kafka_host}:{self.kafka_port}"
@@ -170,9 +189,30 @@ class Settings(BaseSettings):
         return url.render_as_string(hide_password=False)
 
 
+def env_files() -> tuple[Path, Path]:
+    """.env in the project home, then the generated secrets (both optional; the environment wins).
+    Read when settings are built, so HH_HOME / HH_STACK_DIR move them too."""
+    home = Path(os.environ.get("HH_HOME") or PROJECT_ROOT)
+    stack_dir = Path(os.environ.get("HH_STACK_DIR") or HOME_RELATIVE["stack_dir"])
+    return home / ".env", (stack_dir if stack_dir.is_absolute() else home / stack_dir) / "secrets.env"
+
+
+def load_settings(**overrides) -> Settings:
+    """Settings from the environment, the .env file and the generated secrets; a bad value is a
+    ConfigError naming the variable."""
+    try:
+        return Settings(_env_file=env_files(), **overrides)
+    except ValidationError as exc:
+        problems = "; ".join((f"HH_{'_'.join(map(str, e['loc'])).upper()}: " if e["loc"] else "")
+                             + e["msg"].removeprefix("Value error, ") for e in exc.errors(include_url=False))
+        raise ConfigError(problems) from None
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    """The process's settings: for entry points only (CLI, consumers, wsgi, DAG tasks); everything
+    below them takes settings as an argument."""
+    return load_settings()
 
 
 def reload_settings() -> Settings:

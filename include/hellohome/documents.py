@@ -14,6 +14,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import Connection, bindparam, text
 
+from hellohome.config import Settings
 from hellohome.enrich.attach import attach_cached
 from hellohome.search import facets
 
@@ -102,23 +103,23 @@ def build(row: dict, images: list[dict]) -> dict:
     return doc
 
 
-def _with_images(conn: Connection, rows: list[dict]) -> dict[int, dict]:
+def _with_images(settings: Settings, conn: Connection, rows: list[dict]) -> dict[int, dict]:
     images: dict[int, list[dict]] = defaultdict(list)
     if rows:
         for image in conn.execute(IMAGES_BY_PROPERTY, {"ids": [r["id"] for r in rows]}).mappings():
             images[image["property_id"]].append(dict(image))
     docs = {r["id"]: build(r, images[r["id"]]) for r in rows if r["status"] in INDEXED_STATUSES}
-    attach_cached(conn, docs)
+    attach_cached(settings, conn, docs)
     return docs
 
 
-def documents_for(conn: Connection, ids: Iterable[int]) -> dict[int, dict]:
+def documents_for(settings: Settings, conn: Connection, ids: Iterable[int]) -> dict[int, dict]:
     """Current documents of these property ids; an id missing from the result must not be in the index."""
     ids = sorted(set(ids))
     if not ids:
         return {}
     rows = [dict(r) for r in conn.execute(PROPERTIES_BY_ID, {"ids": ids}).mappings()]
-    return _with_images(conn, rows)
+    return _with_images(settings, conn, rows)
 
 
 def wait_for_commits(conn: Connection, property_ids: Iterable[int], user_ids: Iterable[int]) -> None:
@@ -135,10 +136,10 @@ def wait_for_commits(conn: Connection, property_ids: Iterable[int], user_ids: It
         conn.rollback()
 
 
-def documents_page(conn: Connection, after_id: int, limit: int) -> tuple[dict[int, dict], int | None]:
+def documents_page(settings: Settings, conn: Connection, after_id: int, limit: int) -> tuple[dict[int, dict], int | None]:
     """Keyset pagination for backfill and verify: (documents, last id seen or None at the end)."""
     rows = [dict(r) for r in conn.execute(PROPERTIES_PAGE, {"after": after_id, "limit": limit}).mappings()]
-    return _with_images(conn, rows), (rows[-1]["id"] if rows else None)
+    return _with_images(settings, conn, rows), (rows[-1]["id"] if rows else None)
 
 
 def properties_of_hosts(conn: Connection, host_ids: Iterable[int]) -> dict[int, int]:

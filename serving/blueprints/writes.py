@@ -4,16 +4,12 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 
 from hellohome.api import writes
-from hellohome.db.engine import get_engine
 from serving.auth import require
+from serving.context import engine as _engine
 from serving.params import json_body
 from serving.params import listing_id as _listing_id
 
 bp = Blueprint("writes", __name__, url_prefix="/api/v1")
-
-
-def _engine():
-    return get_engine("app")
 
 
 @bp.post("/properties")

@@ -14,7 +14,7 @@ from sqlalchemy import text
 from hellohome.cdc import connector
 from hellohome.config import Settings
 from hellohome.db.engine import get_engine
-from hellohome.search.verify import ParityReport, verify
+from hellohome.sync.verify import ParityReport, verify
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -56,10 +56,10 @@ def new_group() -> str:
 
 
 def execute(settings: Settings, sql: str, **params) -> None:
-    with get_engine("app", settings.db_name).begin() as conn:
+    with get_engine(settings, "app").begin() as conn:
         conn.execute(text(sql), params)
 
 
 def scalar(settings: Settings, sql: str, **params):
-    with get_engine("readonly", settings.db_name).connect() as conn:
+    with get_engine(settings, "readonly").connect() as conn:
         return conn.execute(text(sql), params).scalar()

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import pytest
 
+from hellohome.config import get_settings
 from hellohome.search import indexes
-from hellohome.search.backfill import backfill
 from hellohome.search.service import SearchService
+from hellohome.sync.backfill import backfill
 
 PREFIX = "test-search-"
 
@@ -48,6 +49,6 @@ def leaves_loaded_data_as_found(loaded_db):
     from hellohome.db.engine import get_engine
     from hellohome.db.models import AUTO_ID_START
 
-    with get_engine("app").begin() as conn:
+    with get_engine(get_settings(), "app").begin() as conn:
         for table in ("inquiries", "property_images", "properties", "users"):
             conn.execute(text(f"DELETE FROM {table} WHERE id >= :start"), {"start": AUTO_ID_START})  # noqa: S608

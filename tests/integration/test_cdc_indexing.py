@@ -10,14 +10,15 @@ from opensearchpy import helpers
 from sqlalchemy import text
 
 from hellohome.cdc import connector
-from hellohome.cdc.indexer import Indexer, dlq_topic
 from hellohome.cdc.topics import change_topic, drop_change_topics
 from hellohome.db.engine import get_engine
-from hellohome.db.schemas import fresh_schema
 from hellohome.loaders.run import DATASETS, default_path, load_file
 from hellohome.search import indexes
-from hellohome.search.backfill import backfill
 from hellohome.stack import opensearch
+from hellohome.stack.schemas import fresh_schema
+from hellohome.sync.backfill import backfill
+from hellohome.sync.indexer import Indexer, dlq_topic
+from hellohome.sync.plan import BatchPlan
 from tests.integration.cdc_helpers import (
     execute,
     new_group,
@@ -36,7 +37,7 @@ def cdc(stack, tmp_path_factory):
     """Edinburgh loaded into a schema of its own, its connector, its index, one running indexer."""
     name = fresh_schema(stack, f"{stack.db_name}_idx")
     settings = stack.model_copy(update={"db_name": name, "index_prefix": PREFIX})
-    load_file(get_engine("app", name), default_path(stack, "edinburgh"), "edinburgh", DATASETS["edinburgh"][1],
+    load_file(get_engine(stack, "app", name), default_path(stack, "edinburgh"), "edinburgh", DATASETS["edinburgh"][1],
               batch_size=2000, rejects_dir=tmp_path_factory.mktemp("rejects"), progress=False)
     client = indexes.client(settings)
     client.indices.delete(index=f"{PREFIX}*", ignore_unavailable=True)
@@ -121,9 +122,9 @@ def test_a_reread_waits_for_a_commit_still_holding_its_rows(cdc):
     pid = scalar(s, "SELECT MIN(id) FROM properties WHERE status = 'active'")
     indexer = Indexer(s, group_id=new_group())
     result: dict = {}
-    with get_engine("app", s.db_name).connect() as writer:
+    with get_engine(s, "app").connect() as writer:
         writer.execute(text("UPDATE properties SET title = CONCAT(title, ' [held]') WHERE id = :p"), {"p": pid})
-        reader = threading.Thread(target=lambda: result.update(indexer._read({pid: 1}, {}, {}, {})[0]))
+        reader = threading.Thread(target=lambda: result.update(indexer._read(BatchPlan(versions={pid: 1}))[0]))
         reader.start()
         reader.join(timeout=1.0)
         assert reader.is_alive()  # a plain read would have returned the old title at once
@@ -139,14 +140,14 @@ def test_a_transaction_left_open_delays_a_reread_only_so_long(cdc, monkeypatch):
     """A lock held by a transaction nobody commits is not a commit in progress: past LOCKED_READ_S
     the re-read goes ahead with what is committed."""
     s = cdc["settings"]
-    monkeypatch.setattr("hellohome.cdc.indexer.LOCKED_READ_S", 0.5)
+    monkeypatch.setattr("hellohome.sync.indexer.LOCKED_READ_S", 0.5)
     pid = scalar(s, "SELECT MAX(id) FROM properties WHERE status = 'active'")
     title = scalar(s, "SELECT title FROM properties WHERE id = :p", p=pid)
     indexer = Indexer(s, group_id=new_group())
-    with get_engine("app", s.db_name).connect() as writer:
+    with get_engine(s, "app").connect() as writer:
         writer.execute(text("UPDATE properties SET title = 'never committed' WHERE id = :p"), {"p": pid})
         started = time.monotonic()
-        docs = indexer._read({pid: 1}, {}, {}, {})[0]
+        docs = indexer._read(BatchPlan(versions={pid: 1}))[0]
         waited = time.monotonic() - started
         writer.rollback()
     indexer.consumer.close()
@@ -189,7 +190,7 @@ def test_inquiries_and_schema_changes_do_not_stop_indexing(cdc):
     host = scalar(s, "SELECT host_id FROM properties WHERE id = :p", p=pid)
     execute(s, "INSERT INTO inquiries (property_id, user_id, message) VALUES (:p, :u, 'Is it free in May?')",
             p=pid, u=host)
-    owner = get_engine("owner", s.db_name)
+    owner = get_engine(s, "owner")
     with owner.begin() as conn:
         conn.execute(text("ALTER TABLE properties ADD COLUMN floor_area_m2 SMALLINT NULL"))
     try:

@@ -11,7 +11,7 @@ from sqlalchemy import text
 from hellohome.cdc import connector
 from hellohome.cdc.topics import admin, change_topic
 from hellohome.db.engine import get_engine
-from hellohome.db.schemas import fresh_schema
+from hellohome.stack.schemas import fresh_schema
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +57,7 @@ def test_change_topics_have_6_partitions_and_7_day_retention(stack, cdc_schema):
 
 
 def test_insert_update_delete_arrive_as_debezium_envelopes(stack, cdc_schema):
-    engine = get_engine("app", cdc_schema)
+    engine = get_engine(stack, "app", cdc_schema)
     started_ms = int(time.time() * 1000) - 1000
     with engine.begin() as conn:
         conn.execute(text("INSERT INTO users (id, email, name, role) VALUES (7, 'h7@x.invalid', 'Ana', 'host')"))

@@ -9,8 +9,8 @@ from hellohome.db.engine import get_engine
 from hellohome.enrich.enricher import Enricher, refresh
 from hellohome.enrich.text import TextEmbedder, embedding_text, text_hash
 from hellohome.search import indexes
-from hellohome.search.backfill import backfill
 from hellohome.search.request import Filters, SearchRequest
+from hellohome.sync.backfill import backfill
 
 SAMPLE = 120
 
@@ -54,7 +54,7 @@ def test_enrich_writes_vectors_then_finds_nothing_to_do(enriched, enricher, sear
 
 
 def test_cache_means_unchanged_text_is_never_embedded_twice(enriched, enricher, search_settings, monkeypatch):
-    with get_engine("readonly", search_settings.db_name).connect() as conn:
+    with get_engine(search_settings, "readonly").connect() as conn:
         cached = conn.execute(text("SELECT COUNT(*) FROM embedding_cache")).scalar()
     assert cached >= len(enriched["ids"]) - 5  # identical texts share one entry
     monkeypatch.setattr(enricher.embedder, "embed", lambda texts: pytest.fail(f"embedded {len(texts)} texts again"))

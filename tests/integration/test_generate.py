@@ -2,6 +2,7 @@
 import pytest
 from sqlalchemy import text
 
+from hellohome.config import get_settings
 from hellohome.db.engine import get_engine
 from hellohome.db.models import GENERATED_ID_START
 from hellohome.loaders.generate import generate
@@ -13,8 +14,8 @@ COUNT = 3000
 @pytest.fixture
 def generated_db(loaded_db):
     """The loaded test schema; generated rows are removed afterwards so other tests see real data only."""
-    yield get_engine("app")
-    with get_engine("app").begin() as conn:
+    yield get_engine(get_settings(), "app")
+    with get_engine(get_settings(), "app").begin() as conn:
         conn.execute(text("DELETE FROM properties WHERE source = 'generated'"))
         conn.execute(text("DELETE FROM users WHERE source = 'generated'"))
 

@@ -9,6 +9,7 @@ import pytest
 from PIL import Image, ImageDraw
 from sqlalchemy import text
 
+from hellohome.config import get_settings
 from hellohome.db.engine import get_engine
 from hellohome.documents import documents_for
 from hellohome.enrich.enricher import Enricher
@@ -61,7 +62,7 @@ def images():
 
 
 def test_fetch_decode_embed_and_cache(photos, images, loaded_db):
-    engine = get_engine("app")
+    engine = get_engine(get_settings(), "app")
     urls = [f"{photos}{p}" for p in ("/red.jpg", "/red-big.png", "/blue.jpg", "/page.html", "/broken.jpg",
                                      "/huge.jpg", "/missing.jpg")]
     vectors, errors = images.vectors(engine, urls)
@@ -82,7 +83,7 @@ def test_fetch_decode_embed_and_cache(photos, images, loaded_db):
 
 
 def test_listing_image_vector_in_the_document_and_kept_by_rebuilds(photos, search_settings, loaded_db, request):
-    engine = get_engine("app")
+    engine = get_engine(get_settings(), "app")
     with engine.begin() as conn:
         host = conn.execute(text("SELECT id FROM users LIMIT 1")).scalar()
         conn.execute(text("INSERT INTO properties (host_id, title, room_type, currency, city, neighbourhood, "
@@ -95,7 +96,7 @@ def test_listing_image_vector_in_the_document_and_kept_by_rebuilds(photos, searc
     client = indexes.client(search_settings)
     alias = indexes.write_alias("properties", search_settings.index_prefix)
     with engine.connect() as conn:
-        docs = documents_for(conn, [pid])
+        docs = documents_for(get_settings(), conn, [pid])
     bulk.apply(client, alias, docs, {}, {pid: 1})
     request.addfinalizer(lambda: client.delete(index=alias, id=str(pid), refresh=True))  # leave the index as found
     enricher = Enricher(search_settings, wait_s=5)
@@ -109,6 +110,6 @@ def test_listing_image_vector_in_the_document_and_kept_by_rebuilds(photos, searc
                      {"u": f"{photos}/red-big.png", "p": pid})
     enricher.images.vectors(engine, [f"{photos}/red-big.png"])
     with engine.connect() as conn:
-        rebuilt = documents_for(conn, [pid])[pid]
+        rebuilt = documents_for(get_settings(), conn, [pid])[pid]
     assert len(rebuilt["image_vector"]) == DIM and rebuilt["enrichment"]["image"]["embedded"] == 3
     assert rebuilt["text_vector"] == doc["text_vector"]

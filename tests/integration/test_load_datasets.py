@@ -12,7 +12,7 @@ NYC_ROWS, EDINBURGH_ROWS = 48_895, 5_780
 
 
 def _scalar(sql, **params):
-    with get_engine("readonly").connect() as conn:
+    with get_engine(get_settings(), "readonly").connect() as conn:
         return conn.execute(text(sql), params).scalar()
 
 
@@ -57,14 +57,14 @@ def test_ids_above_2_pow_53_survive_exactly(loaded_db):
     with gzip.open(default_path(get_settings(), "edinburgh"), "rt", encoding="utf-8", newline="") as fh:
         big = {int(r["id"]) for r in csv.DictReader(fh) if int(r["id"]) > 2**53}
     assert len(big) > 1000
-    with get_engine("readonly").connect() as conn:
+    with get_engine(get_settings(), "readonly").connect() as conn:
         stored = {r[0] for r in conn.execute(text("SELECT id FROM properties WHERE id > :limit"), {"limit": 2**53})}
     assert stored == big
     assert 1244635053308459134 in stored  # a float would have turned it into ...459136
 
 
 def _table_checksums():
-    with get_engine("readonly").connect() as conn:
+    with get_engine(get_settings(), "readonly").connect() as conn:
         return {t: conn.execute(text(f"CHECKSUM TABLE {t}")).one()[1]
                 for t in ("users", "user_profiles", "properties", "property_images")}
 
@@ -72,7 +72,7 @@ def _table_checksums():
 def test_reloading_is_idempotent(loaded_db):
     before = _table_checksums()
     for dataset, (_, defaults) in DATASETS.items():
-        report = load_file(get_engine("app"), default_path(get_settings(), dataset), dataset, defaults,
+        report = load_file(get_engine(get_settings(), "app"), default_path(get_settings(), dataset), dataset, defaults,
                            batch_size=5000, rejects_dir=get_settings().stack_dir / "rejects-test", progress=False)
         assert report.rows_loaded == loaded_db[dataset].rows_loaded
     assert _table_checksums() == before

@@ -4,6 +4,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
+from hellohome.config import get_settings
 from hellohome.db.engine import get_engine
 from hellohome.stack import mariadb
 
@@ -28,14 +29,14 @@ def test_start_when_running_is_a_noop(stack):
 
 
 def test_app_user_has_dml_but_no_ddl(loaded_db):
-    with get_engine("app").connect() as conn:
+    with get_engine(get_settings(), "app").connect() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM properties")).scalar() > 0
         with pytest.raises((OperationalError, ProgrammingError), match="denied"):
             conn.execute(text("CREATE TABLE intruder (id INT)"))
 
 
 def test_readonly_user_cannot_write(loaded_db):
-    with get_engine("readonly").connect() as conn:
+    with get_engine(get_settings(), "readonly").connect() as conn:
         with pytest.raises((OperationalError, ProgrammingError), match="denied"):
             conn.execute(text("UPDATE properties SET title = 'x' WHERE id = 2539"))
 

@@ -5,7 +5,7 @@ from sqlalchemy import create_engine, inspect, pool, text
 
 from hellohome.db import migrate
 from hellohome.db.models import Base
-from hellohome.db.schemas import fresh_schema
+from hellohome.stack.schemas import fresh_schema
 
 TABLES = {"users", "user_profiles", "properties", "property_images", "inquiries", "api_keys", "embedding_cache",
           "provider_cache"}
@@ -19,10 +19,10 @@ def test_up_down_up_on_an_empty_database(stack):
     name = fresh_schema(stack, f"{stack.db_name}_migrations")
     engine = _owner_engine(stack, name)
     assert TABLES <= set(inspect(engine).get_table_names())
-    assert migrate.current_revision(name) == migrate.head_revision()
-    migrate.downgrade("base", database=name)
+    assert migrate.current_revision(stack, name) == migrate.head_revision()
+    migrate.downgrade(stack, "base", database=name)
     assert set(inspect(engine).get_table_names()) == {"alembic_version"}
-    migrate.upgrade("head", database=name)
+    migrate.upgrade(stack, "head", database=name)
     assert TABLES <= set(inspect(engine).get_table_names())
 
 

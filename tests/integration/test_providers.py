@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from sqlalchemy import text
 
+from hellohome.config import get_settings
 from hellohome.db.engine import get_engine
 from hellohome.enrich.providers import (
     CircuitBreaker,
@@ -65,7 +66,7 @@ def reset_server():
 
 @pytest.fixture
 def engine(loaded_db):
-    return get_engine("app")
+    return get_engine(get_settings(), "app")
 
 
 def somewhere() -> tuple[float, float, str]:

@@ -8,7 +8,7 @@ import requests
 from sqlalchemy import text
 
 from hellohome.api import keys
-from hellohome.config import reload_settings
+from hellohome.config import get_settings, reload_settings
 from hellohome.db.engine import dispose_engines, get_engine
 from hellohome.search.service import SearchService
 from hellohome.stack import api as api_service
@@ -18,11 +18,11 @@ pytestmark = pytest.mark.usefixtures("leaves_loaded_data_as_found")
 
 @pytest.fixture(scope="module")
 def write_key(search_settings):
-    return keys.create(get_engine("app"), "tests", ["write"])
+    return keys.create(get_engine(get_settings(), "app"), "tests", ["write"])
 
 
 def counts(settings) -> dict:
-    with get_engine("readonly", settings.db_name).connect() as conn:
+    with get_engine(settings, "readonly").connect() as conn:
         return {t: conn.execute(text(f"SELECT COUNT(*), COALESCE(SUM(CRC32(CONCAT_WS('|', id, updated_at))), 0) "
                                      f"FROM {t}")).one() for t in ("properties", "users", "inquiries", "property_images")}
 
@@ -75,7 +75,7 @@ def test_write_lifecycle_goes_to_mariadb(client, write_key, search_settings):
     assert inquiry.status_code == 201
     assert client.delete(f"/api/v1/properties/{pid}", headers=h).status_code == 204
     assert client.delete(f"/api/v1/properties/{pid}", headers=h).status_code == 404
-    with get_engine("readonly", search_settings.db_name).connect() as conn:
+    with get_engine(search_settings, "readonly").connect() as conn:
         row = conn.execute(text("SELECT price, status, version FROM properties WHERE id = :i"), {"i": pid}).one()
     assert (str(row.price), row.status, row.version) == ("120.00", "deleted", 3)
 

@@ -16,7 +16,7 @@ def run(service, **kw):
 
 
 def db_scalar(settings, sql, **params):
-    with get_engine("readonly", settings.db_name).connect() as conn:
+    with get_engine(settings, "readonly").connect() as conn:
         return conn.execute(text(sql), params).scalar()
 
 
@@ -90,7 +90,7 @@ def test_page_numbers_match_the_cursor(search_service):
 
 def test_facet_counts_equal_mariadb_group_by(search_service, search_settings):
     r = run(search_service, filters=Filters(area=["Brooklyn"], price_max=200), size=1)
-    with get_engine("readonly", search_settings.db_name).connect() as conn:
+    with get_engine(search_settings, "readonly").connect() as conn:
         rows = conn.execute(text(
             "SELECT room_type, COUNT(*) FROM properties WHERE status = 'active' AND price <= 200 "
             "AND area = 'Brooklyn' GROUP BY room_type")).all()
@@ -122,7 +122,7 @@ def test_every_keyed_facet_equals_its_mariadb_group_by(search_service, search_se
     r = run(search_service, filters=Filters(room_type=["Private room"], price_max=200), size=1)
     where = (" FROM properties p JOIN users u ON u.id = p.host_id LEFT JOIN user_profiles pr ON pr.user_id = u.id"
              " WHERE p.status = 'active' AND p.price <= 200 AND p.room_type = 'Private room'")
-    with get_engine("readonly", search_settings.db_name).connect() as conn:
+    with get_engine(search_settings, "readonly").connect() as conn:
         def group_by(expr: str) -> list[tuple]:
             return conn.execute(text(f"SELECT {expr} AS v, COUNT(*){where} AND {expr} IS NOT NULL GROUP BY v")).all()
 

@@ -1,8 +1,9 @@
 import pytest
 
 from hellohome.cdc.envelope import ChangeEvent, EnvelopeError
-from hellohome.cdc.indexer import _commit_ms, _touched
 from hellohome.search.bulk import position_version
+from hellohome.sync.plan import commit_ms as _commit_ms
+from hellohome.sync.plan import touched as _touched
 
 
 def _event(table, op="u", before=None, after=None, ts=1_795_611_582_000):

@@ -9,31 +9,36 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, pool
 
-from hellohome.config import get_settings
+from hellohome.config import Settings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def alembic_config(database: str | None = None) -> Config:
+def alembic_config(settings: Settings | None = None, database: str | None = None) -> Config:
+    """Without settings: the scripts only (enough to read revisions, not to run them)."""
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
-    # '%' in a password would be read as interpolation by configparser
-    cfg.set_main_option("sqlalchemy.url", get_settings().db_url("owner", database).replace("%", "%%"))
+    if settings is not None:
+        # '%' in a password would be read as interpolation by configparser
+        cfg.set_main_option("sqlalchemy.url", settings.db_url("owner", database).replace("%", "%%"))
     return cfg
 
 
-def upgrade(revision: str = "head", database: str | None = None) -> None:
-    command.upgrade(alembic_config(database), revision)
+def upgrade(settings: Settings, revision: str = "head", database: str | None = None) -> None:
+    command.upgrade(alembic_config(settings, database), revision)
 
 
-def downgrade(revision: str, database: str | None = None) -> None:
-    command.downgrade(alembic_config(database), revision)
+def downgrade(settings: Settings, revision: str, database: str | None = None) -> None:
+    command.downgrade(alembic_config(settings, database), revision)
 
 
-def current_revision(database: str | None = None) -> str | None:
-    engine = create_engine(get_settings().db_url("owner", database), poolclass=pool.NullPool)
-    with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+def current_revision(settings: Settings, database: str | None = None) -> str | None:
+    engine = create_engine(settings.db_url("owner", database), poolclass=pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+    finally:
+        engine.dispose()
 
 
 def head_revision() -> str:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
+from hellohome.config import Settings
 from hellohome.db.engine import get_engine
 
 COUNTS = text("""
@@ -14,6 +15,6 @@ COUNTS = text("""
 """)
 
 
-def table_counts() -> list[tuple[str, str, int]]:
-    with get_engine("readonly").connect() as conn:
+def table_counts(settings: Settings) -> list[tuple[str, str, int]]:
+    with get_engine(settings, "readonly").connect() as conn:
         return [(t, s, int(n)) for t, s, n in conn.execute(COUNTS)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection
 
-from hellohome.config import Settings, get_settings
+from hellohome.config import Settings
 from hellohome.enrich import cache
 from hellohome.enrich.image import combine, image_meta, url_key
 from hellohome.enrich.scores import Scorer
@@ -22,10 +22,9 @@ def _cache_scorer(settings: Settings) -> Scorer:
     return _scorer[1]
 
 
-def attach_cached(conn: Connection, docs: dict[int, dict]) -> None:
+def attach_cached(settings: Settings, conn: Connection, docs: dict[int, dict]) -> None:
     if not docs:
         return
-    settings = get_settings()
     mid = model_id(settings.text_model, settings.text_backend)
     text_keys = {pid: text_hash(mid, embedding_text(doc)) for pid, doc in docs.items()}
     photos = {pid: [i["url"] for i in d["images"]] for pid, d in docs.items()} if settings.enrich_images else {}

@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
+from dataclasses import dataclass
 
-from confluent_kafka import Consumer, Message
+from confluent_kafka import Message
 from opensearchpy import helpers
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter as MetricCounter
+from prometheus_client import Histogram
 from sqlalchemy import bindparam, text
 
+from hellohome.cdc.consumer import ChangeConsumer, poll_loop
 from hellohome.cdc.envelope import EnvelopeError, parse
 from hellohome.cdc.topics import change_topic
 from hellohome.config import Settings
@@ -34,9 +38,9 @@ TEXT_FIELDS = ["title", "description", "neighbourhood", "area", "city", "locatio
                "enrichment"]
 IMAGE_RETRY_MS = FAILURE_TTL.total_seconds() * 1000  # failed photos are tried again after this
 
-EVENTS = Counter("hellohome_enricher_events_total", "change events read by the enricher", ["table"])
-DOCS = Counter("hellohome_enricher_documents_total", "documents handled, by outcome", ["outcome"])
-CACHE = Counter("hellohome_enricher_embedding_cache_total", "embedding cache lookups", ["result"])
+EVENTS = MetricCounter("hellohome_enricher_events_total", "change events read by the enricher", ["table"])
+DOCS = MetricCounter("hellohome_enricher_documents_total", "documents handled, by outcome", ["outcome"])
+CACHE = MetricCounter("hellohome_enricher_embedding_cache_total", "embedding cache lookups", ["result"])
 EMBED_SECONDS = Histogram("hellohome_enricher_embed_seconds", "time to embed one batch of texts",
                           buckets=(.05, .1, .25, .5, 1, 2, 5, 10, 30))
 COMMIT_TO_ENRICHED = Histogram("hellohome_enricher_commit_to_enriched_seconds",
@@ -44,47 +48,65 @@ COMMIT_TO_ENRICHED = Histogram("hellohome_enricher_commit_to_enriched_seconds",
                                buckets=(.25, .5, 1, 2, 5, 10, 20, 30, 60, 120, 300))
 
 
+@dataclass
+class Needs:
+    """What one document needs now, read from it as the index holds it."""
+    doc: dict  # the mget hit: _index, _id, _seq_no, _primary_term
+    text_key: str | None = None  # embed the text under this cache key
+    location: dict | None = None  # fetch (or read cached) scores for this place
+    image_urls: list[str] | None = None  # embed these photos
+
+    @property
+    def anything(self) -> bool:
+        return self.text_key is not None or self.location is not None or self.image_urls is not None
+
+
 class Enricher:
     def __init__(self, settings: Settings, embedder: TextEmbedder | None = None, group_id: str | None = None,
                  wait_s: float = 30.0):
         self.settings = settings
-        self.embedder = embedder or TextEmbedder(settings.text_model)
+        self.embedder = embedder or TextEmbedder.from_settings(settings)
         if self.embedder.dim != settings.text_vector_dim:
             raise ValueError(f"HH_TEXT_VECTOR_DIM={settings.text_vector_dim} but {self.embedder.model_id} "
                              f"gives {self.embedder.dim}-d vectors")
         self.alias = indexes.read_alias("properties", settings.index_prefix)
         self.search = indexes.client(settings)
-        self.engine = get_engine("app", settings.db_name)
+        self.engine = get_engine(settings, "app")
         self.scorer = Scorer(settings, self.engine, self.search, self.alias)
         self.images = ImageEmbedder() if settings.enrich_images else None
         self.wait_s = wait_s
         self.stopping = False
         self.group_id = group_id or settings.enricher_group
+        self.consumer: ChangeConsumer | None = None
 
     def stop(self, *_args) -> None:
         self.stopping = True
 
     def run(self, idle_exit_s: float | None = None, batch_max: int = 256, offset_reset: str = "earliest") -> None:
         """offset_reset: where a new group starts ("latest" skips history, for measurements)."""
-        consumer = Consumer({"bootstrap.servers": self.settings.kafka_bootstrap, "group.id": self.group_id,
-                             "enable.auto.commit": False, "auto.offset.reset": offset_reset,
-                             "max.poll.interval.ms": 900_000, "log_level": 3})
-        consumer.subscribe([change_topic(self.settings.db_name, t) for t in ("properties", "property_images")])
+        topics = [change_topic(self.settings.db_name, t) for t in ("properties", "property_images")]
+        self.consumer = ChangeConsumer(self.settings, self.group_id, topics, offset_reset=offset_reset)
         self.embedder.model()  # load before the first batch, not inside its latency
         log.info("enricher started", extra={"fields": {"model": self.embedder.model_id, "group": self.group_id}})
-        idle_since = time.monotonic()
         try:
-            while not self.stopping:
-                messages = consumer.consume(num_messages=batch_max, timeout=0.2)
-                if messages:
-                    self.enrich(self._wanted(messages))
-                    consumer.commit(asynchronous=False)
-                    idle_since = time.monotonic()
-                elif idle_exit_s is not None and time.monotonic() - idle_since > idle_exit_s:
-                    break
+            poll_loop(self.consumer, self, batch_max=batch_max, poll_s=0.2, should_stop=lambda: self.stopping,
+                      idle_exit_s=idle_exit_s)
         finally:
-            consumer.close()
             log.info("enricher stopped")
+
+    # ------------------------------------------------------------------ cdc.consumer.BatchWorker
+    def handle(self, messages: list[Message]) -> None:
+        self.enrich(self._wanted(messages))
+        self.consumer.commit(messages)  # refused after a lost assignment: the new owner redoes it
+
+    def tick(self) -> None:
+        pass
+
+    def busy(self) -> bool:
+        return False
+
+    def drain(self) -> None:
+        pass  # every batch is finished (and committed) inside handle()
 
     def _wanted(self, messages: list[Message]) -> dict[int, tuple[int, int]]:
         """property id -> (version its document must have reached, commit time ms)."""
@@ -142,64 +164,81 @@ class Enricher:
         meta = image_meta(urls, len(vectors), list(errors.values()), int(time.time() * 1000))
         return {"enrichment": {"image": meta}, **({"image_vector": vector} if vector else {})}
 
+    def needs(self, hit: dict) -> Needs:
+        """What an indexed document lacks: a vector of its current text, scores of its place, photo vectors."""
+        src = hit["_source"]
+        done = src.get("enrichment") or {}
+        needs = Needs(hit)
+        key = text_hash(self.embedder.model_id, embedding_text(src))
+        if (done.get("text") or {}).get("hash") != key:
+            needs.text_key = key
+        location = src["location"]
+        if (done.get("scores") or {}).get("geo_key") != self.scorer.key(location["lat"], location["lon"]):
+            needs.location = location
+        urls = [i["url"] for i in sorted(src.get("images") or [], key=lambda i: i["position"])]
+        if self._needs_images(done.get("image") or {}, urls):
+            needs.image_urls = urls
+        return needs
+
+    def _update(self, needs: Needs, vectors: dict[str, list[float]]) -> dict:
+        update: dict = {"enrichment": {}}
+        if needs.image_urls is not None:
+            update.update(self._image_update(needs.image_urls))
+        if needs.text_key is not None:
+            update["text_vector"] = vectors[needs.text_key]
+            update["enrichment"]["text"] = {"model": self.embedder.model_id, "hash": needs.text_key}
+        if needs.location is not None:
+            update["enrichment"]["scores"] = self.scorer.scores(needs.location["lat"], needs.location["lon"])
+        return update
+
+    def _ready(self, pending: dict[int, tuple[int, int]], outcome: Counter) -> list[Needs]:
+        """Read the pending documents; those the indexer has written at the wanted version and that
+        lack something. Deleted or unchanged ones leave `pending` (counted in `outcome`)."""
+        docs = self.search.mget(index=self.alias, body={"ids": [str(i) for i in pending]},
+                                params={"_source_includes": ",".join(TEXT_FIELDS)})["docs"]
+        absent = [int(d["_id"]) for d in docs if not d.get("found")]
+        for pid in set(absent) - self._indexable(absent):
+            outcome["gone"] += 1  # deleted since: nothing to wait for
+            pending.pop(pid)
+        ready = []
+        for d in docs:
+            pid = int(d["_id"])
+            # not indexed yet, or the indexer has not written this version yet: retried until the deadline
+            if not d.get("found") or (d["_source"].get("source_version") or 0) < pending[pid][0]:
+                continue
+            needs = self.needs(d)
+            if needs.anything:
+                ready.append(needs)
+            else:
+                outcome["unchanged"] += 1
+                pending.pop(pid)
+        return ready
+
+    def _write(self, ready: list[Needs], pending: dict[int, tuple[int, int]], outcome: Counter) -> None:
+        """Each update only if the document is still as read (if_seq_no); a 409 (a newer write landed
+        after our read) leaves it pending, to be read again."""
+        texts = {n.text_key: embedding_text(n.doc["_source"]) for n in ready if n.text_key is not None}
+        vectors = self.vectors_for(texts) if texts else {}
+        actions = [{"_op_type": "update", "_index": n.doc["_index"], "_id": n.doc["_id"], "if_seq_no": n.doc["_seq_no"],
+                    "if_primary_term": n.doc["_primary_term"], "doc": self._update(n, vectors)} for n in ready]
+        for ok, item in helpers.streaming_bulk(self.search, actions, raise_on_error=False, max_retries=3):
+            result = item["update"]
+            pid = int(result["_id"])
+            if ok:
+                outcome["enriched"] += 1
+                COMMIT_TO_ENRICHED.observe(max(0.0, time.time() - pending[pid][1] / 1000))
+                pending.pop(pid)
+            elif result.get("status") == 404:
+                outcome["gone"] += 1
+                pending.pop(pid)
+
     def enrich(self, wanted: dict[int, tuple[int, int]]) -> dict[str, int]:
-        outcome = {"enriched": 0, "unchanged": 0, "gone": 0, "gave_up": 0}
+        """Enrich these documents once the indexer has written them at the wanted version (waiting up
+        to wait_s); returns counts by outcome."""
+        outcome: Counter = Counter(dict.fromkeys(("enriched", "unchanged", "gone", "gave_up"), 0))
         pending, deadline = dict(wanted), time.monotonic() + self.wait_s
         while pending and not self.stopping:
-            docs = self.search.mget(index=self.alias, body={"ids": [str(i) for i in pending]},
-                                    params={"_source_includes": ",".join(TEXT_FIELDS)})["docs"]
-            absent = [int(d["_id"]) for d in docs if not d.get("found")]
-            for pid in set(absent) - self._indexable(absent):
-                outcome["gone"] += 1  # deleted since: nothing to wait for
-                pending.pop(pid)
-            actions, texts, ready = [], {}, {}
-            for d in docs:
-                pid = int(d["_id"])
-                if not d.get("found"):
-                    continue  # not indexed yet (or deleted): retried until the deadline
-                src = d["_source"]
-                if (src.get("source_version") or 0) < pending[pid][0]:
-                    continue  # the indexer has not written this version yet
-                doc_text = embedding_text(src)
-                key = text_hash(self.embedder.model_id, doc_text)
-                done = src.get("enrichment") or {}
-                location = src["location"]
-                need_text = (done.get("text") or {}).get("hash") != key
-                need_scores = (done.get("scores") or {}).get("geo_key") != self.scorer.key(location["lat"],
-                                                                                              location["lon"])
-                urls = [i["url"] for i in sorted(src.get("images") or [], key=lambda i: i["position"])]
-                need_images = self._needs_images(done.get("image") or {}, urls)
-                if not need_text and not need_scores and not need_images:
-                    outcome["unchanged"] += 1
-                    pending.pop(pid)
-                    continue
-                if need_text:
-                    texts[key] = doc_text
-                ready[pid] = (d, key if need_text else None, location if need_scores else None,
-                              urls if need_images else None)
-            vectors = self.vectors_for(texts) if texts else {}
-            for d, key, location, urls in ready.values():
-                update: dict = {"enrichment": {}}
-                if urls is not None:
-                    update.update(self._image_update(urls))
-                if key is not None:
-                    update["text_vector"] = vectors[key]
-                    update["enrichment"]["text"] = {"model": self.embedder.model_id, "hash": key}
-                if location is not None:
-                    update["enrichment"]["scores"] = self.scorer.scores(location["lat"], location["lon"])
-                actions.append({"_op_type": "update", "_index": d["_index"], "_id": d["_id"],
-                                "if_seq_no": d["_seq_no"], "if_primary_term": d["_primary_term"], "doc": update})
-            for ok, item in helpers.streaming_bulk(self.search, actions, raise_on_error=False, max_retries=3):
-                result = item["update"]
-                pid = int(result["_id"])
-                if ok:
-                    outcome["enriched"] += 1
-                    COMMIT_TO_ENRICHED.observe(max(0.0, time.time() - pending[pid][1] / 1000))
-                    pending.pop(pid)
-                elif result.get("status") == 404:
-                    outcome["gone"] += 1
-                    pending.pop(pid)
-                # 409: a newer write landed after our read; read it again
+            self._write(self._ready(pending, outcome), pending, outcome)
             if pending:
                 if time.monotonic() > deadline:
                     outcome["gave_up"] += len(pending)
@@ -208,7 +247,7 @@ class Enricher:
                 time.sleep(0.2)
         for name, count in outcome.items():
             DOCS.labels(name).inc(count)
-        return outcome
+        return dict(outcome)
 
 
 def refresh(settings: Settings, enricher: Enricher, everything: bool = False, batch: int = 256,

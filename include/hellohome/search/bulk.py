@@ -7,8 +7,6 @@ backoff until they succeed or the caller asks to stop; 4xx mapping errors are pe
 """
 from __future__ import annotations
 
-import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -17,9 +15,9 @@ from opensearchpy import OpenSearch
 from opensearchpy.exceptions import ConnectionError as OSConnectionError
 from opensearchpy.exceptions import TransportError
 
-log = logging.getLogger(__name__)
+from hellohome.retry import Unsettled, retrying
+
 RETRYABLE = {429, 500, 502, 503, 504}
-MAX_BACKOFF_S = 10.0
 
 
 @dataclass
@@ -48,41 +46,46 @@ def _actions(index: str, docs: dict[int, dict], deletes: dict[int, int], version
     return actions
 
 
+def _retryable(exc: BaseException) -> bool:
+    if isinstance(exc, (Unsettled, OSConnectionError)):  # ConnectionError's status is 'N/A'
+        return True
+    return isinstance(exc, TransportError) and (not isinstance(exc.status_code, int) or exc.status_code in RETRYABLE)
+
+
+def _send(client: OpenSearch, pending: dict[str, tuple], outcome: BulkOutcome, refresh: bool | str) -> dict[str, tuple]:
+    """One bulk request; returns the items worth sending again."""
+    outcome.attempts += 1
+    body = b"".join(orjson.dumps(part) + b"\n" for meta, doc in pending.values()
+                    for part in ((meta,) if doc is None else (meta, doc)))  # NDJSON, serialised once
+    retry = {}
+    for item in client.bulk(body=body, refresh=refresh)["items"]:
+        op, result = next(iter(item.items()))
+        status, pid = result["status"], result["_id"]
+        if status in (200, 201):
+            outcome.indexed += op == "index"
+            outcome.deleted += op == "delete"
+        elif status == 409 or (op == "delete" and status == 404):
+            outcome.stale += 1
+        elif status in RETRYABLE:
+            retry[pid] = pending[pid]
+        else:
+            outcome.failed[pid] = str(result.get("error"))[:500]
+    return retry
+
+
 def apply(client: OpenSearch, index: str, docs: dict[int, dict], deletes: dict[int, int], versions: dict[int, int],
-          *, should_stop: Callable[[], bool] = lambda: False, on_wait: Callable[[float], None] = time.sleep,
-          refresh: bool | str = False) -> BulkOutcome:
-    """Write `docs` (with `versions`) and delete `deletes` (id -> version) until every item is settled."""
-    outcome, pending, backoff = BulkOutcome(), _actions(index, docs, deletes, versions), 0.2
-    while pending:
-        outcome.attempts += 1
-        body = b"".join(orjson.dumps(part) + b"\n" for meta, doc in pending.values()
-                        for part in ((meta,) if doc is None else (meta, doc)))  # NDJSON, serialised once
-        try:
-            items = client.bulk(body=body, refresh=refresh)["items"]
-        except (OSConnectionError, TransportError) as exc:
-            status = getattr(exc, "status_code", None)
-            if isinstance(status, int) and status not in RETRYABLE:  # ConnectionError says 'N/A'
-                raise
-            items = None
-            log.warning("bulk failed, retrying", extra={"fields": {"error": str(exc)[:200], "backoff_s": backoff}})
-        retry = {}
-        for item in items or []:
-            op, result = next(iter(item.items()))
-            status, pid = result["status"], result["_id"]
-            if status in (200, 201):
-                outcome.indexed += op == "index"
-                outcome.deleted += op == "delete"
-            elif status == 409 or (op == "delete" and status == 404):
-                outcome.stale += 1
-            elif status in RETRYABLE:
-                retry[pid] = pending[pid]
-            else:
-                outcome.failed[pid] = str(result.get("error"))[:500]
-        pending = pending if items is None else retry
-        if pending:
-            if should_stop():
-                outcome.unsettled = len(pending)
-                break
-            on_wait(backoff)
-            backoff = min(MAX_BACKOFF_S, backoff * 2)
+          *, should_stop: Callable[[], bool] = lambda: False, refresh: bool | str = False) -> BulkOutcome:
+    """Write `docs` (with `versions`) and delete `deletes` (id -> version) until every item is settled,
+    or until `should_stop()`: what is left then is counted in `unsettled`."""
+    outcome, pending = BulkOutcome(), _actions(index, docs, deletes, versions)
+    try:
+        for attempt in retrying(_retryable, what="bulk", should_stop=should_stop):
+            with attempt:
+                pending = _send(client, pending, outcome, refresh)
+                if pending:
+                    raise Unsettled(f"{len(pending)} items refused for now (429/5xx)")
+    except Exception as exc:
+        if not (_retryable(exc) and should_stop()):
+            raise  # a permanent error (mapping, auth): never retried
+        outcome.unsettled = len(pending)
     return outcome

@@ -13,8 +13,9 @@ import subprocess
 from pathlib import Path
 
 import pymysql
+from pydantic import SecretStr
 
-from hellohome.config import SECRET_FIELDS, Settings, reload_settings
+from hellohome.config import SECRET_FIELDS, Settings
 from hellohome.errors import ServiceError
 from hellohome.stack.process import ManagedProcess, tail
 
@@ -70,17 +71,18 @@ log_bin_trust_function_creators = ON
 
 
 def ensure_secrets(settings: Settings) -> Settings:
-    """Generate random passwords for any unset secret into .stack/secrets.env (0600)."""
-    missing = [name for name in SECRET_FIELDS if getattr(settings, name) is None]
+    """Generate random passwords for any unset secret into .stack/secrets.env (0600); returns
+    `settings` with them filled in (every other field as the caller had it)."""
+    missing = {name: secrets.token_urlsafe(24) for name in SECRET_FIELDS if getattr(settings, name) is None}
     if not missing:
         return settings
     path = settings.stack_dir / "secrets.env"
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a") as fh:
-        for name in missing:
-            fh.write(f"HH_{name.upper()}={secrets.token_urlsafe(24)}\n")
+        for name, value in missing.items():
+            fh.write(f"HH_{name.upper()}={value}\n")
     path.chmod(0o600)
-    return reload_settings()
+    return settings.model_copy(update={name: SecretStr(value) for name, value in missing.items()})
 
 
 def admin_connect(settings: Settings, database: str | None = None) -> pymysql.Connection:

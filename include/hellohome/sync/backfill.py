@@ -15,10 +15,12 @@ from sqlalchemy import text
 from tqdm import tqdm
 
 from hellohome.cdc.envelope import binlog_sequence
+from hellohome.cdc.topics import admin, change_topics
 from hellohome.config import Settings
 from hellohome.db.engine import get_engine
 from hellohome.documents import documents_page
 from hellohome.search import bulk, indexes
+from hellohome.sync.indexer import Indexer
 
 BULK_WORKERS = 2  # one per core: OpenSearch indexes two bulk requests at once
 
@@ -45,15 +47,13 @@ def _settle(future: Future, bar: tqdm) -> None:
 
 
 def binlog_version(settings: Settings) -> int:
-    with get_engine("cdc", settings.db_name).connect() as conn:  # BINLOG MONITOR: the readonly user may not ask
+    with get_engine(settings, "cdc").connect() as conn:  # BINLOG MONITOR: the readonly user may not ask
         row = conn.execute(text("SHOW MASTER STATUS")).one()
     return bulk.position_version(binlog_sequence(row[0]), int(row[1]))
 
 
 def _has_change_topics(settings: Settings) -> bool:
     """A schema no connector watches has no change topics: nothing can have changed behind us."""
-    from hellohome.cdc.topics import admin, change_topics
-
     existing = set(admin(settings).list_topics(timeout=10).topics)
     return all(t in existing for t in change_topics(settings.db_name))
 
@@ -69,14 +69,14 @@ def backfill(settings: Settings, *, batch_size: int = 5000, swap: bool = True, c
     client.indices.put_settings(index=name, body={"index": {"refresh_interval": "-1",
                                                             "translog.durability": "async"}})
     started, docs, after = time.perf_counter(), 0, 0
-    engine = get_engine("readonly", settings.db_name)
+    engine = get_engine(settings, "readonly")
     in_flight: list[Future] = []
     # reading and building the next page overlaps the bulk writes of the previous ones
     with ThreadPoolExecutor(max_workers=BULK_WORKERS) as pool, \
             tqdm(unit="doc", desc=f"backfill {name}", disable=not progress, mininterval=0.5) as bar:
         while True:
             with engine.connect() as conn:
-                page, last = documents_page(conn, after, batch_size)
+                page, last = documents_page(settings, conn, after, batch_size)
             if last is None:
                 break
             if len(in_flight) >= BULK_WORKERS:
@@ -95,7 +95,5 @@ def backfill(settings: Settings, *, batch_size: int = 5000, swap: bool = True, c
         indexes.swap(client, "properties", name, prefix)
     replayed = 0
     if catch_up and (swapped or previous is None) and _has_change_topics(settings):
-        from hellohome.cdc.indexer import Indexer
-
         replayed = Indexer(settings, group_id=f"{settings.indexer_group}-backfill-{started_ms}").catch_up(started_ms)
     return BackfillReport(index=name, docs=docs, seconds=seconds, replayed=replayed, swapped=swapped)

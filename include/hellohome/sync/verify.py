@@ -35,10 +35,10 @@ def verify(settings: Settings, page_size: int = 5000) -> ParityReport:
                                     _source=["source_version", "checksum"], size=5000)
         }
     report, after = ParityReport(), 0
-    engine = get_engine("readonly", settings.db_name)
+    engine = get_engine(settings, "readonly")
     while True:
         with engine.connect() as conn:
-            docs, last = documents_page(conn, after, page_size)
+            docs, last = documents_page(settings, conn, after, page_size)
         if last is None:
             break
         for pid, doc in docs.items():

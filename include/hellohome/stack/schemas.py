@@ -13,5 +13,5 @@ def fresh_schema(settings: Settings, name: str) -> str:
     with mariadb.admin_connect(settings) as conn, conn.cursor() as cur:
         cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
     mariadb.bootstrap(settings, database=name)
-    migrate.upgrade("head", database=name)
+    migrate.upgrade(settings, "head", database=name)
     return name
