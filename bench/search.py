@@ -162,9 +162,9 @@ def main() -> None:
     before = {name: os.environ.get(name) for name in overrides}
     os.environ.update(overrides)
     settings = reload_settings()
-    api.stop(settings)
-    api.start(settings)
-    settled_s = settle(api.process(settings).pid())
+    api.SERVICE.stop(settings)
+    api.SERVICE.start(settings)
+    settled_s = settle(api.SERVICE.pid(settings))
     base, rng = api.url(settings), random.Random(7)
     engine = get_engine(settings, "readonly", args.schema or settings.db_name)
     with engine.connect() as conn:
@@ -209,8 +209,8 @@ def main() -> None:
             else:
                 os.environ[name] = value
         restored = reload_settings()
-        api.stop(restored)
-        api.start(restored)
+        api.SERVICE.stop(restored)
+        api.SERVICE.start(restored)
     save(f"search-{args.label}" if args.label else "search", {"listings": listings, "schema": args.schema or settings.db_name, "n": args.n,
                     "seconds": args.seconds, "api_workers": settings.api_workers, "api_threads": settings.api_threads,
                     "index_shards": settings.index_shards, "facets": len(facets.NAMES), "api_settled_s": settled_s,

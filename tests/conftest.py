@@ -52,8 +52,7 @@ def _back_to_the_callers_configuration() -> None:
         else:
             os.environ[name] = value
     settings = reload_settings()
-    for module in services.CONSUMERS.values():
-        module.stop(settings)
+    services.stop_project(settings)
     services.up(settings)
 
 

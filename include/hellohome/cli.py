@@ -77,9 +77,10 @@ def _print_status(as_json: bool = False) -> bool:
     if as_json:
         print(json.dumps(rows, indent=2))
     else:
-        table = Table("service", "pid", "port", "health")
+        table = Table("service", "pid", "port", "health", "restarts")
         for r in rows:
-            table.add_row(r["service"], str(r["pid"] or "-"), str(r["port"]), "healthy" if r["healthy"] else "DOWN")
+            table.add_row(r["service"], str(r["pid"] or "-"), str(r["port"]), "healthy" if r["healthy"] else "DOWN",
+                          str(r["restarts"]) if "restarts" in r else "-")
         Console().print(table)
     return all(r["healthy"] for r in rows)
 

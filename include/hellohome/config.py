@@ -82,6 +82,10 @@ class Settings(BaseSettings):
     s3_port: int = 9000
     s3_buckets: str = "hellohome-backups,hellohome-snapshots"  # comma-separated, created at start
     prometheus_port: int = 9090
+    # supervision of the project's own processes (indexer, enricher, API): see stack/supervisor.py
+    supervise_backoff_max_s: float = Field(default=30.0, gt=0)  # the longest wait before a restart
+    supervise_stable_s: float = Field(default=60.0, gt=0)  # up this long: the next restart waits 1 s again
+    supervisor_metrics_port: int = 9110  # the restarter's /metrics (0: none)
     stack_start_timeout_s: float = 180.0
 
     # search indexes: the brief's production shape is 6 shards, 1 replica, refresh 5 s; a single

@@ -1,12 +1,17 @@
-"""What every long-running consumer process does around its work: signals for a clean stop,
-/metrics, and registration as a Prometheus target while it runs."""
+"""What every long-running consumer process does around its work: command-line options, signals
+for a clean stop, /metrics, and registration as a Prometheus target while it runs. The indexer
+and the enricher (consumers/) are each one call of `main`."""
 from __future__ import annotations
 
+import argparse
+import os
 import signal
+from collections.abc import Callable
 
 from prometheus_client import start_http_server
 
-from hellohome.config import Settings
+from hellohome import logs
+from hellohome.config import Settings, get_settings
 from hellohome.stack import prometheus
 
 
@@ -23,3 +28,21 @@ def serve(settings: Settings, name: str, worker, metrics_port: int, idle_exit_s:
     finally:
         if metrics_port:
             prometheus.unregister_target(settings, target)
+
+
+def main(name: str, description: str, build: Callable[[Settings, str], object], *, group: str,
+         metrics_port: str, niceness: int = 0) -> None:
+    """`python -m consumers.<name> [--group G] [--metrics-port P] [--log-level L] [--idle-exit-s S]`.
+    group / metrics_port: the settings fields holding their defaults."""
+    settings = get_settings()
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--group", default=getattr(settings, group), help="Kafka consumer group")
+    parser.add_argument("--metrics-port", type=int, default=getattr(settings, metrics_port),
+                        help="port of /metrics (0: none)")
+    parser.add_argument("--log-level", default="INFO", help="DEBUG adds one line per batch with timings")
+    parser.add_argument("--idle-exit-s", type=float, default=None, help="exit after this long without messages")
+    args = parser.parse_args()
+    logs.configure(args.log_level.upper())
+    if niceness:
+        os.nice(niceness)
+    serve(settings, name, build(settings, args.group), args.metrics_port, args.idle_exit_s)

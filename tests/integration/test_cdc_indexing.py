@@ -333,7 +333,7 @@ def test_opensearch_down_30s_nothing_committed_past_unindexed_then_all_searchabl
     topic = change_topic(s.db_name, "properties")
     parts = [TopicPartition(topic, p) for p in range(6)]
     committed_before = {tp.partition: tp.offset for tp in admin.committed(parts, timeout=10)}
-    opensearch.stop(s)
+    opensearch.SERVICE.stop(s)
     try:
         for round_ in range(10):
             execute(s, "UPDATE properties SET minimum_nights = COALESCE(minimum_nights, 0) + 1 WHERE id IN "
@@ -344,6 +344,6 @@ def test_opensearch_down_30s_nothing_committed_past_unindexed_then_all_searchabl
         assert committed_during == committed_before  # the indexer held its batch, uncommitted
         assert cdc["proc"].poll() is None  # and kept running, backing off
     finally:
-        opensearch.start(s)
+        opensearch.SERVICE.start(s)
         admin.close()
     _assert_parity(s)

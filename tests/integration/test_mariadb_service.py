@@ -18,14 +18,14 @@ def test_binlog_is_configured_for_cdc(stack):
 
 
 def test_status_reports_pid_port_health(stack):
-    status = mariadb.status(stack)
+    status = mariadb.SERVICE.status(stack)
     assert status["healthy"] and status["pid"] and status["port"] == stack.db_port
 
 
 def test_start_when_running_is_a_noop(stack):
-    pid = mariadb.status(stack)["pid"]
-    assert mariadb.start(stack) == 0.0
-    assert mariadb.status(stack)["pid"] == pid
+    pid = mariadb.SERVICE.status(stack)["pid"]
+    assert mariadb.SERVICE.start(stack) == 0.0
+    assert mariadb.SERVICE.status(stack)["pid"] == pid
 
 
 def test_app_user_has_dml_but_no_ddl(loaded_db):

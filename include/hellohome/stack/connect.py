@@ -11,13 +11,9 @@ import requests
 from hellohome.config import Settings
 from hellohome.stack import artifacts, jvm
 from hellohome.stack.process import ManagedProcess
+from hellohome.stack.service import ProcessService
 
-SERVICE = "connect"
 INTERNAL_TOPICS = ("_connect-configs", "_connect-offsets", "_connect-status")
-
-
-def process(settings: Settings) -> ManagedProcess:
-    return ManagedProcess(SERVICE, settings.stack_dir / SERVICE)
 
 
 def render_config(settings: Settings, plugin_path: Path) -> str:
@@ -46,29 +42,17 @@ def ping(settings: Settings) -> bool:
     return requests.get(f"{settings.connect_url}/connectors", timeout=2).status_code == 200
 
 
-def is_up(settings: Settings) -> bool:
-    return process(settings).answers(lambda: ping(settings))
-
-
-def start(settings: Settings) -> float:
-    if is_up(settings):
-        return 0.0
-    d = settings.stack_dir / SERVICE
+def _launch(settings: Settings, proc: ManagedProcess) -> None:
+    d = proc.workdir
     d.mkdir(parents=True, exist_ok=True)
     plugins = artifacts.ensure(settings, "debezium")
     (d / "worker.properties").write_text(render_config(settings, plugins))
     jvm.write_log4j2(d / "log4j2.properties", d / "connect.log")
-    proc = process(settings)
     proc.start([jvm.java(), f"-Xms{settings.connect_heap_mb}m", f"-Xmx{settings.connect_heap_mb}m",
                 f"-Dlog4j2.configurationFile={d / 'log4j2.properties'}",
                 "-cp", str(artifacts.ensure(settings, "kafka") / "*"),
                 "org.apache.kafka.connect.cli.ConnectDistributed", str(d / "worker.properties")])
-    return proc.wait_ready(lambda: ping(settings), "REST GET /connectors", settings.stack_start_timeout_s)
 
 
-def stop(settings: Settings) -> bool:
-    return process(settings).stop(timeout_s=60)
-
-
-def status(settings: Settings) -> dict:
-    return process(settings).status(settings.connect_port, lambda: ping(settings), settings.stack_dir / SERVICE / "connect.log")
+SERVICE = ProcessService("connect", port=lambda s: s.connect_port, ping=ping, check="REST GET /connectors",
+                         launch=_launch, log_file=lambda s: s.stack_dir / "connect" / "connect.log", stop_timeout_s=60)

@@ -1,42 +1,27 @@
-"""A long-running project process (a Kafka consumer with a /metrics port) as a managed local
-service: the indexer and the enricher are two of these."""
+"""The project's long-running Kafka consumers as supervised local services: the CDC indexer
+(keeps the index in step with MariaDB) and the enricher (vectors and scores). Each is ready when
+its /metrics answers; `HH_ENRICHER_AUTOSTART=false` leaves the enricher out (the test session
+runs its own, on small data)."""
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass
 
 import requests
 
 from hellohome.config import Settings
-from hellohome.stack.process import ManagedProcess
+from hellohome.stack.supervisor import SupervisedService
 
 
-@dataclass(frozen=True)
-class ConsumerService:
-    name: str
-    module: str  # python -m <module>
-    port: Callable[[Settings], int]
-    enabled: Callable[[Settings], bool] = lambda settings: True
+def _consumer(name: str, module: str, port_field: str) -> SupervisedService:
+    def port(settings: Settings) -> int:
+        return getattr(settings, port_field)
 
-    def process(self, settings: Settings) -> ManagedProcess:
-        return ManagedProcess(self.name, settings.stack_dir / self.name)
+    def ping(settings: Settings) -> bool:
+        return requests.get(f"http://127.0.0.1:{port(settings)}/metrics", timeout=2).status_code == 200
 
-    def ping(self, settings: Settings) -> bool:
-        return requests.get(f"http://127.0.0.1:{self.port(settings)}/metrics", timeout=2).status_code == 200
+    return SupervisedService(name, port=port, ping=ping, check="GET /metrics",
+                             argv=lambda s: [sys.executable, "-m", module, "--metrics-port", str(port(s))])
 
-    def is_up(self, settings: Settings) -> bool:
-        return self.process(settings).answers(lambda: self.ping(settings))
 
-    def start(self, settings: Settings) -> float:
-        if not self.enabled(settings) or self.is_up(settings):
-            return 0.0
-        proc = self.process(settings)
-        proc.start([sys.executable, "-m", self.module, "--metrics-port", str(self.port(settings))], cwd=settings.home)
-        return proc.wait_ready(lambda: self.ping(settings), "GET /metrics", settings.stack_start_timeout_s)
-
-    def stop(self, settings: Settings) -> bool:
-        return self.process(settings).stop(timeout_s=60)
-
-    def status(self, settings: Settings) -> dict:
-        return self.process(settings).status(self.port(settings), lambda: self.ping(settings))
+INDEXER = _consumer("indexer", "consumers.indexer", "indexer_metrics_port")
+ENRICHER = _consumer("enricher", "consumers.enricher", "enricher_metrics_port")

@@ -17,9 +17,8 @@ from pydantic import SecretStr
 
 from hellohome.config import SECRET_FIELDS, Settings
 from hellohome.errors import ServiceError
-from hellohome.stack.process import ManagedProcess, tail
-
-SERVICE = "mariadb"
+from hellohome.stack.process import ManagedProcess
+from hellohome.stack.service import ProcessService
 
 
 def _binary(*names: str) -> str:
@@ -27,11 +26,7 @@ def _binary(*names: str) -> str:
         found = shutil.which(name) or next((p for p in (f"/usr/sbin/{name}", f"/usr/bin/{name}") if Path(p).exists()), None)
         if found:
             return found
-    raise ServiceError(SERVICE, "install", f"none of {names} found: install Debian's mariadb-server (make bootstrap)")
-
-
-def process(settings: Settings) -> ManagedProcess:
-    return ManagedProcess(SERVICE, settings.mariadb_dir)
+    raise ServiceError("mariadb", "install", f"none of {names} found: install Debian's mariadb-server (make bootstrap)")
 
 
 def render_config(settings: Settings) -> str:
@@ -97,10 +92,6 @@ def ping(settings: Settings) -> bool:
     return True
 
 
-def is_up(settings: Settings) -> bool:
-    return process(settings).answers(lambda: ping(settings))
-
-
 def _run_as_args() -> list[str]:
     # mariadbd refuses to run as root unless told to; the files are the project's own anyway
     return ["--user=root"] if os.geteuid() == 0 else [f"--user={getpass.getuser()}"]
@@ -120,27 +111,12 @@ def initialize(settings: Settings) -> None:
         capture_output=True, text=True,
     )
     if result.returncode != 0:
-        raise ServiceError(SERVICE, "mariadb-install-db", f"exit {result.returncode}", (result.stdout + result.stderr)[-3000:])
+        raise ServiceError("mariadb", "mariadb-install-db", f"exit {result.returncode}", (result.stdout + result.stderr)[-3000:])
 
 
-def start(settings: Settings, timeout_s: float = 60.0) -> float:
-    """Start (if not running), wait for a ping, bootstrap users. Returns seconds to ready."""
-    took = 0.0
-    if not is_up(settings):
-        initialize(settings)
-        proc = process(settings)
-        proc.start([_binary("mariadbd"), f"--defaults-file={settings.mariadb_dir / 'my.cnf'}", *_run_as_args()])
-        try:
-            took = proc.wait_ready(lambda: ping(settings), "ping over the unix socket", timeout_s)
-        except ServiceError as exc:
-            # mariadbd writes its own diagnostics to log-error, not to stdout
-            raise ServiceError(SERVICE, exc.check, exc.detail, tail(settings.mariadb_dir / "mariadb.log")) from None
-    bootstrap(ensure_secrets(settings))
-    return took
-
-
-def stop(settings: Settings) -> bool:
-    return process(settings).stop(timeout_s=60)
+def _launch(settings: Settings, proc: ManagedProcess) -> None:
+    initialize(settings)
+    proc.start([_binary("mariadbd"), f"--defaults-file={settings.mariadb_dir / 'my.cnf'}", *_run_as_args()])
 
 
 def _grant_targets(database: str) -> list[str]:
@@ -174,5 +150,8 @@ def bootstrap(settings: Settings, database: str | None = None) -> None:
         cur.execute("FLUSH PRIVILEGES")
 
 
-def status(settings: Settings) -> dict:
-    return process(settings).status(settings.db_port, lambda: ping(settings), settings.mariadb_dir / "mariadb.log")
+SERVICE = ProcessService(
+    "mariadb", port=lambda s: s.db_port, ping=ping, check="ping over the unix socket", launch=_launch,
+    after_start=lambda s: bootstrap(ensure_secrets(s)),  # users with current passwords, every start
+    log_file=lambda s: s.mariadb_dir / "mariadb.log", errors_in_log_file=True,  # mariadbd's diagnostics go there
+    workdir=lambda s: s.mariadb_dir, stop_timeout_s=60)

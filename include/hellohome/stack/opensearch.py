@@ -15,8 +15,8 @@ import requests
 from hellohome.config import Settings
 from hellohome.stack import artifacts, jvm
 from hellohome.stack.process import ManagedProcess, run_once, service_user
+from hellohome.stack.service import ProcessService
 
-SERVICE = "opensearch"
 # module folder -> (plugin class, extended plugins, security policy grants)
 MODULES = {
     "lang-painless": ("org.opensearch.painless.PainlessPlugin", "",
@@ -27,10 +27,6 @@ MODULES = {
     "geo": ("org.opensearch.geo.GeoModulePlugin", "", []),
 }
 PLUGINS = ("opensearch-knn", "neural-search")  # install order: neural-search extends k-NN
-
-
-def process(settings: Settings) -> ManagedProcess:
-    return ManagedProcess(SERVICE, settings.stack_dir / SERVICE)
 
 
 def home(settings: Settings) -> Path:
@@ -61,15 +57,15 @@ def install(settings: Settings) -> Path:
             (module / "plugin-security.policy").write_text("grant {\n  " + "\n  ".join(grants) + "\n};\n")
     for plugin in PLUGINS:
         plugin_zip = dist / f"{plugin}-{v['knn.version']}.zip"
-        run_once(SERVICE, f"install plugin {plugin}", [
+        run_once("opensearch", f"install plugin {plugin}", [
             str(target / "bin" / "opensearch-plugin"), "install", "--batch", f"file://{plugin_zip}",
-        ], settings.stack_dir / SERVICE / "install.log", env={"JAVA_HOME": str(jvm.java_home())})
+        ], settings.stack_dir / "opensearch" / "install.log", env={"JAVA_HOME": str(jvm.java_home())})
     stamp.write_text("ok\n")
     return target
 
 
 def _config_dir(settings: Settings, install_dir: Path) -> Path:
-    d = settings.stack_dir / SERVICE
+    d = settings.stack_dir / "opensearch"
     config = d / "config"
     if not config.exists():
         shutil.copytree(install_dir / "config", config)
@@ -87,15 +83,9 @@ def ping(settings: Settings) -> bool:
     return health.get("status") in ("green", "yellow")
 
 
-def is_up(settings: Settings) -> bool:
-    return process(settings).answers(lambda: ping(settings))
-
-
-def start(settings: Settings) -> float:
-    if is_up(settings):
-        return 0.0
+def _launch(settings: Settings, proc: ManagedProcess) -> None:
     install_dir = install(settings)
-    d = settings.stack_dir / SERVICE
+    d = proc.workdir
     for sub in ("data", "logs", "snapshots"):
         (d / sub).mkdir(parents=True, exist_ok=True)
     options = {
@@ -114,19 +104,14 @@ def start(settings: Settings) -> float:
     config = _config_dir(settings, install_dir)
     # OpenSearch refuses to run as root: as root, it runs as a system user owning only its own folder
     user = service_user("hellohome-opensearch", [d])
-    proc = process(settings)
     proc.start(
         [str(install_dir / "bin" / "opensearch"), *(f"-E{k}={v}" for k, v in options.items())],
         env={"JAVA_HOME": str(jvm.java_home()), "OPENSEARCH_PATH_CONF": str(config),
              "OPENSEARCH_JAVA_OPTS": f"-Xms{settings.opensearch_heap_mb}m -Xmx{settings.opensearch_heap_mb}m"},
         cwd=d, user=user,
     )
-    return proc.wait_ready(lambda: ping(settings), "GET /_cluster/health", settings.stack_start_timeout_s)
 
 
-def stop(settings: Settings) -> bool:
-    return process(settings).stop(timeout_s=60)
-
-
-def status(settings: Settings) -> dict:
-    return process(settings).status(settings.opensearch_port, lambda: ping(settings), settings.stack_dir / SERVICE / "logs" / "hellohome.log")
+SERVICE = ProcessService("opensearch", port=lambda s: s.opensearch_port, ping=ping, check="GET /_cluster/health",
+                         launch=_launch, log_file=lambda s: s.stack_dir / "opensearch" / "logs" / "hellohome.log",
+                         stop_timeout_s=60)

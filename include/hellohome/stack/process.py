@@ -57,19 +57,6 @@ class ManagedProcess:
             return None
         return None if state == "Z" else pid
 
-    def answers(self, ping: Callable[[], bool]) -> bool:
-        """Alive by its pid file and passing its readiness check (any error from the check: no)."""
-        if self.pid() is None:
-            return False
-        try:
-            return bool(ping())
-        except Exception:  # a client library's error while the service is down or booting
-            return False
-
-    def status(self, port: int, ping: Callable[[], bool], log: Path | None = None) -> dict:
-        return {"service": self.name, "pid": self.pid(), "port": port, "healthy": self.answers(ping),
-                "log": str(log or self.log_file)}
-
     def start(self, argv: list[str], env: dict[str, str] | None = None, cwd: Path | None = None,
               user: str | None = None) -> int:
         self.workdir.mkdir(parents=True, exist_ok=True)

@@ -11,17 +11,13 @@ import requests
 from hellohome.config import Settings
 from hellohome.errors import ServiceError
 from hellohome.stack.process import ManagedProcess
+from hellohome.stack.service import ProcessService
 
-SERVICE = "prometheus"
 CONFIG_TEMPLATE = Path(__file__).resolve().parents[3] / "ops" / "prometheus" / "prometheus.yml"
 
 
-def process(settings: Settings) -> ManagedProcess:
-    return ManagedProcess(SERVICE, settings.stack_dir / SERVICE)
-
-
 def targets_dir(settings: Settings) -> Path:
-    return settings.stack_dir / SERVICE / "targets"
+    return settings.stack_dir / "prometheus" / "targets"
 
 
 def register_target(settings: Settings, name: str, port: int, labels: dict[str, str] | None = None) -> Path:
@@ -40,31 +36,19 @@ def ping(settings: Settings) -> bool:
     return requests.get(f"http://127.0.0.1:{settings.prometheus_port}/-/ready", timeout=2).status_code == 200
 
 
-def is_up(settings: Settings) -> bool:
-    return process(settings).answers(lambda: ping(settings))
-
-
-def start(settings: Settings) -> float:
-    if is_up(settings):
-        return 0.0
+def _launch(settings: Settings, proc: ManagedProcess) -> None:
     binary = shutil.which("prometheus") or "/usr/bin/prometheus"
     if not Path(binary).exists():
-        raise ServiceError(SERVICE, "install", "prometheus not found: install Debian's prometheus (make bootstrap)")
-    d = settings.stack_dir / SERVICE
+        raise ServiceError("prometheus", "install", "prometheus not found: install Debian's prometheus (make bootstrap)")
+    d = proc.workdir
     targets_dir(settings).mkdir(parents=True, exist_ok=True)
     config = d / "prometheus.yml"
     config.write_text(string.Template(CONFIG_TEMPLATE.read_text()).substitute(
         prometheus_port=settings.prometheus_port, targets_dir=targets_dir(settings)))
-    proc = process(settings)
     proc.start([binary, f"--config.file={config}", f"--storage.tsdb.path={d / 'data'}",
                 f"--web.listen-address=127.0.0.1:{settings.prometheus_port}", "--storage.tsdb.retention.time=7d",
                 "--web.enable-lifecycle"])
-    return proc.wait_ready(lambda: ping(settings), "GET /-/ready", settings.stack_start_timeout_s)
 
 
-def stop(settings: Settings) -> bool:
-    return process(settings).stop(timeout_s=30)
-
-
-def status(settings: Settings) -> dict:
-    return process(settings).status(settings.prometheus_port, lambda: ping(settings))
+SERVICE = ProcessService("prometheus", port=lambda s: s.prometheus_port, ping=ping, check="GET /-/ready",
+                         launch=_launch)

@@ -9,14 +9,10 @@ from botocore.config import Config
 
 from hellohome.config import Settings
 from hellohome.stack.process import ManagedProcess
+from hellohome.stack.service import ProcessService
 
-SERVICE = "s3"
 # moto keeps no credentials of its own, but the S3 protocol wants a signature
 LOCAL_CREDENTIALS = {"aws_access_key_id": "hellohome-local", "aws_secret_access_key": "hellohome-local"}
-
-
-def process(settings: Settings) -> ManagedProcess:
-    return ManagedProcess(SERVICE, settings.stack_dir / SERVICE)
 
 
 def client(settings: Settings):
@@ -34,28 +30,17 @@ def ping(settings: Settings) -> bool:
     return True
 
 
-def is_up(settings: Settings) -> bool:
-    return process(settings).answers(lambda: ping(settings))
+def _launch(settings: Settings, proc: ManagedProcess) -> None:
+    proc.start([str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(settings.s3_port)])
 
 
-def start(settings: Settings) -> float:
-    took = 0.0
-    if not is_up(settings):
-        moto = Path(sys.executable).with_name("moto_server")
-        proc = process(settings)
-        proc.start([str(moto), "-H", "127.0.0.1", "-p", str(settings.s3_port)])
-        took = proc.wait_ready(lambda: ping(settings), "S3 ListBuckets", settings.stack_start_timeout_s)
+def ensure_buckets(settings: Settings) -> None:
     s3 = client(settings)
     existing = {b["Name"] for b in s3.list_buckets()["Buckets"]}
     for bucket in buckets(settings):
         if bucket not in existing:
             s3.create_bucket(Bucket=bucket)
-    return took
 
 
-def stop(settings: Settings) -> bool:
-    return process(settings).stop(timeout_s=15)
-
-
-def status(settings: Settings) -> dict:
-    return process(settings).status(settings.s3_port, lambda: ping(settings))
+SERVICE = ProcessService("s3", port=lambda s: s.s3_port, ping=ping, check="S3 ListBuckets", launch=_launch,
+                         after_start=ensure_buckets, stop_timeout_s=15)

@@ -58,12 +58,12 @@ def plan(messages: list[Message]) -> BatchPlan:
         try:
             event = envelope.parse(msg.topic().rsplit(".", 1)[-1], msg.key(), msg.value())
             listings, hosts = touched(event)
+            if event is None or event.op == "t":
+                continue
+            version = position_version(*event.position)  # a bad source.file is poison too
         except EnvelopeError as exc:
             batch.poison.append((msg, str(exc)))
             continue
-        if event is None or event.op == "t":
-            continue
-        version = position_version(*event.position)
         for uid in hosts:
             batch.profiles[uid] = max(batch.profiles.get(uid, 0), version)
         if event.op == "r" and event.table != "properties":
