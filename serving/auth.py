@@ -6,8 +6,8 @@ import functools
 from flask import g, request
 
 from hellohome.api import keys
+from hellohome.errors import Forbidden, Unauthorized
 from serving.context import engine
-from serving.errors import ApiError
 
 HEADER = "X-API-Key"
 
@@ -23,12 +23,12 @@ def require(scope: str):
         @functools.wraps(view)
         def wrapped(*args, **kwargs):
             if not request.headers.get(HEADER):
-                raise ApiError(401, "unauthorized", f"this endpoint needs an API key in the {HEADER} header")
+                raise Unauthorized(f"this endpoint needs an API key in the {HEADER} header")
             key = current_key()
             if key is None:
-                raise ApiError(401, "unauthorized", "the API key is not valid (unknown or revoked)")
+                raise Unauthorized("the API key is not valid (unknown or revoked)")
             if scope not in key.scopes:
-                raise ApiError(403, "forbidden", f"this API key lacks the {scope!r} scope")
+                raise Forbidden(f"this API key lacks the {scope!r} scope")
             return view(*args, **kwargs)
 
         wrapped.required_scope = scope

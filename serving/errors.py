@@ -1,4 +1,8 @@
-"""One JSON error shape for every failure: {"error": {"code", "message", "details"?}}."""
+"""One JSON error shape for every failure: {"error": {"code", "message", "details"?}}.
+
+The library's own errors (hellohome.errors) carry their status and code, so one handler serves
+them all; the rest are other libraries' exceptions mapped here.
+"""
 from __future__ import annotations
 
 import logging
@@ -9,16 +13,9 @@ from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
-from hellohome.api import writes
-from hellohome.search import service
+from hellohome.errors import HelloHomeError
 
 log = logging.getLogger("hellohome.api")
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, details: list | None = None):
-        super().__init__(message)
-        self.status, self.code, self.message, self.details = status, code, message, details
 
 
 def body(code: str, message: str, details: list | None = None) -> dict:
@@ -37,17 +34,15 @@ def register(app: Flask) -> None:
     def reply(status: int, code: str, message: str, details: list | None = None):
         return jsonify(body(code, message, details)), status
 
-    app.register_error_handler(ApiError, lambda e: reply(e.status, e.code, e.message, e.details))
+    @app.errorhandler(HelloHomeError)
+    def _ours(exc: HelloHomeError):
+        if exc.status >= 500:
+            log.warning("%s: %s", exc.code, exc)
+        return reply(exc.status, exc.code, str(exc), exc.details)
+
     app.register_error_handler(ValidationError, lambda e: reply(
         422, "validation_error", "the request does not validate", validation_details(e)))
-    app.register_error_handler(writes.Invalid, lambda e: reply(
-        422, "validation_error", str(e), [{"field": e.field, "message": str(e)}]))
-    app.register_error_handler(writes.NotFound, lambda e: reply(404, "not_found", str(e)))
-    app.register_error_handler(service.NotFound, lambda e: reply(404, "not_found", str(e)))
     app.register_error_handler(NotFoundError, lambda e: reply(404, "not_found", "no such document"))
-    app.register_error_handler(writes.Conflict, lambda e: reply(409, "conflict", str(e)))
-    app.register_error_handler(service.Conflict, lambda e: reply(409, "conflict", str(e)))
-    app.register_error_handler(service.SearchUnavailable, lambda e: reply(503, "search_unavailable", str(e)))
 
     @app.errorhandler(OperationalError)
     def _db_down(exc):

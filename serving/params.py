@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import request
 
-from serving.errors import ApiError
+from hellohome.errors import BadRequest, NotFound
 
 MAX_ID = 2**63 - 1
 
@@ -11,12 +11,12 @@ MAX_ID = 2**63 - 1
 def json_body() -> dict:
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
-        raise ApiError(400, "bad_request", "the body must be a JSON object sent as application/json")
+        raise BadRequest("the body must be a JSON object sent as application/json")
     return data
 
 
 def listing_id(value: int) -> int:
     """Ids in paths: a value no BIGINT can hold is simply not found."""
     if not 0 < value <= MAX_ID:
-        raise ApiError(404, "not_found", f"{value} does not exist")
+        raise NotFound(f"{value} does not exist")
     return value

@@ -13,6 +13,7 @@ from rich.table import Table
 from hellohome import logs
 from hellohome.config import get_settings
 from hellohome.db.engine import get_engine
+from hellohome.diagnose import explain
 from hellohome.errors import HelloHomeError
 
 app = typer.Typer(help="HelloHome property search platform.", no_args_is_help=True, pretty_exceptions_enable=False)
@@ -30,9 +31,14 @@ app.add_typer(key_app, name="apikey")
 console = Console(stderr=True)
 
 
+DEBUG = {"traceback": False}
+
+
 @app.callback()
-def _main(log_level: Annotated[str, typer.Option(help="log level of structured lines on stderr")] = "WARNING") -> None:
+def _main(log_level: Annotated[str, typer.Option(help="log level of structured lines on stderr")] = "WARNING",
+          debug: Annotated[bool, typer.Option("--debug", help="on an error, print the traceback too")] = False) -> None:
     logs.configure(log_level.upper())
+    DEBUG["traceback"] = debug
 
 
 # ---------------------------------------------------------------- stack
@@ -340,6 +346,13 @@ def summary() -> None:
 def main() -> None:
     try:
         app()
-    except HelloHomeError as exc:
-        print(f"error: {exc}", file=sys.stderr)  # plain: no wrapping, greppable
+    except Exception as exc:
+        try:
+            settings = get_settings()
+        except HelloHomeError:
+            settings = None  # the settings themselves are what failed: exc says so
+        line = explain(exc, settings)
+        if line is None or DEBUG["traceback"]:
+            raise
+        print(f"error: {line}", file=sys.stderr)  # plain: no wrapping, greppable; --debug for the traceback
         sys.exit(2)

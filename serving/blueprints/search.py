@@ -4,8 +4,8 @@ from __future__ import annotations
 from flask import Blueprint, current_app, g, jsonify, request
 from werkzeug.datastructures import MultiDict
 
+from hellohome.errors import BadRequest
 from hellohome.search.request import Filters, SearchRequest, from_query_args
-from serving.errors import ApiError
 from serving.params import json_body
 from serving.params import listing_id as valid_id
 
@@ -22,7 +22,7 @@ def _search_request() -> SearchRequest:
     try:
         raw = from_query_args(request.args)
     except ValueError as exc:
-        raise ApiError(400, "bad_request", str(exc)) from exc
+        raise BadRequest(str(exc)) from exc
     return SearchRequest.model_validate(raw)
 
 
@@ -37,13 +37,13 @@ def search():
 def autocomplete():
     prefix = request.args.get("q", "").strip()
     if not prefix or len(prefix) > 100:
-        raise ApiError(400, "bad_request", "q: 1 to 100 characters")
+        raise BadRequest("q: 1 to 100 characters")
     try:
         size = int(request.args.get("size", 5))
     except ValueError as exc:
-        raise ApiError(400, "bad_request", "size: must be an integer") from exc
+        raise BadRequest("size: must be an integer") from exc
     if not 1 <= size <= 20:
-        raise ApiError(400, "bad_request", "size: 1 to 20")
+        raise BadRequest("size: 1 to 20")
     g.query_type = "autocomplete"
     return jsonify(_service().autocomplete(prefix, size))
 
@@ -64,10 +64,10 @@ def similar(listing_id: int):
         size = int(request.args.get("size", 10))
         raw = from_query_args(args)
     except ValueError as exc:
-        raise ApiError(400, "bad_request", str(exc)) from exc
+        raise BadRequest(str(exc)) from exc
     if not 1 <= size <= 50:
-        raise ApiError(400, "bad_request", "size: 1 to 50")
+        raise BadRequest("size: 1 to 50")
     if set(raw) - {"filters"}:
-        raise ApiError(400, "bad_request", f"{', '.join(sorted(set(raw) - {'filters'}))}: not a filter")
+        raise BadRequest(f"{', '.join(sorted(set(raw) - {'filters'}))}: not a filter")
     filters = Filters.model_validate(raw["filters"])
     return jsonify(_service().similar(valid_id(listing_id), size, filters))

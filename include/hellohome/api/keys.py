@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, insert, select, update
 
 from hellohome.db.models import ApiKey
-from hellohome.errors import HelloHomeError
+from hellohome.errors import Invalid
 
 SCOPES = ("write", "admin")
 
@@ -31,9 +31,9 @@ def create(engine: Engine, name: str, scopes: list[str]) -> str:
     """Store a new key and return it in clear text: the only time it is ever seen."""
     unknown = set(scopes) - set(SCOPES)
     if not scopes or unknown:
-        raise HelloHomeError(f"scopes: choose from {', '.join(SCOPES)} (got {', '.join(scopes) or 'none'})")
+        raise Invalid("scopes", f"choose from {', '.join(SCOPES)} (got {', '.join(scopes) or 'none'})")
     if not name.strip() or len(name) > 100:
-        raise HelloHomeError("name: 1 to 100 characters")
+        raise Invalid("name", "1 to 100 characters")
     prefix = secrets.token_hex(6)
     key = f"hh_{prefix}_{secrets.token_urlsafe(24)}"
     with engine.begin() as conn:

@@ -88,6 +88,8 @@ def document(version: str) -> dict:
                                                             errors=(400, 404, 409, 429, 503))},
             "/api/v1/properties/{id}/images": {"post": _op("add an image", 201, writes.ImageCreate, [ID], True,
                                                             (400, 404, 409, 422, 429, 503))},
+            "/api/v1/properties/{id}/images/{image_id}": {"delete": _op(
+                "remove an image", 204, params=[ID, {**ID, "name": "image_id"}], auth=True, errors=(404, 429, 503))},
             "/api/v1/users": {"post": _op("create a user", 201, writes.UserCreate, auth=True,
                                           errors=(400, 409, 422, 429, 503))},
             "/api/v1/users/{id}/profile": {"put": _op("set a user's profile", body=writes.ProfileUpdate, params=[ID],

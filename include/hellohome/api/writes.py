@@ -11,27 +11,11 @@ from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from hellohome.db.models import Inquiry, ListingStatus, Property, PropertyImage, Role, User, UserProfile
-from hellohome.errors import HelloHomeError
+from hellohome.errors import Conflict, Invalid, NotFound
 
 Id = Annotated[int, Field(gt=0, lt=2**63)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 Money = Annotated[decimal.Decimal, Field(ge=0, le=decimal.Decimal("9999999999.99"), decimal_places=2)]
-
-
-class NotFound(HelloHomeError):
-    pass
-
-
-class Conflict(HelloHomeError):
-    pass
-
-
-class Invalid(HelloHomeError):
-    """Well-formed but refers to something that does not exist (an unknown host, user, listing)."""
-
-    def __init__(self, field: str, message: str):
-        self.field = field
-        super().__init__(f"{field}: {message}")
 
 
 class Model(BaseModel):

@@ -14,25 +14,13 @@ from opensearchpy.exceptions import ConnectionError as OSConnectionError
 from opensearchpy.exceptions import ConnectionTimeout, NotFoundError
 
 from hellohome.config import Settings
-from hellohome.errors import HelloHomeError
+from hellohome.errors import Conflict, NotFound, SearchUnavailable
 from hellohome.search import facets, gazetteer, indexes, nlq, query
 from hellohome.search.request import Filters, Mode, SearchRequest, Sort, encode_cursor
 
 Embed = Callable[[list[str]], list[list[float]]]
 GAZETTEER_TTL_S = 300
 HYBRID_WEIGHTS = [0.4, 0.6]  # bm25, knn: after min-max normalisation
-
-
-class SearchUnavailable(HelloHomeError):
-    """OpenSearch cannot answer (down, timing out): the API turns this into a 503."""
-
-
-class NotFound(HelloHomeError):
-    pass
-
-
-class Conflict(HelloHomeError):
-    """The request is valid but the data cannot serve it yet (a listing without a vector)."""
 
 
 def _hit(raw: dict) -> dict:
