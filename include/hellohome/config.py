@@ -73,6 +73,7 @@ class Settings(BaseSettings):
     kafka_port: int = 9092
     kafka_controller_port: int = 9093
     kafka_heap_mb: int = 768
+    kafka_session_timeout_ms: int = Field(default=45_000, ge=6_000)  # consumers frozen longer lose their partitions
     connect_port: int = 8083
     connect_heap_mb: int = 768
     connector_name: str = "hellohome-mariadb"

@@ -5,8 +5,10 @@ import threading
 import time
 
 import pytest
+import requests
 from confluent_kafka import Consumer, Producer, TopicPartition
 from opensearchpy import helpers
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 
 from hellohome.cdc import connector
@@ -347,3 +349,47 @@ def test_opensearch_down_30s_nothing_committed_past_unindexed_then_all_searchabl
         opensearch.SERVICE.start(s)
         admin.close()
     _assert_parity(s)
+
+
+def _consumer_metric(port: int, name: str, **labels) -> float:
+    body = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    return sum(sample.value for family in text_string_to_metric_families(body) for sample in family.samples
+               if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()))
+
+
+def test_a_consumer_frozen_past_its_session_timeout_rejoins_and_carries_on(cdc, monkeypatch, unused_tcp_port):
+    """SIGSTOP past the group's session timeout: the group drops the member, so on SIGCONT its
+    assignment is lost and a commit would fail with _ASSIGNMENT_LOST (the enricher used to crash on
+    it). The consumer must rejoin and index what was written meanwhile, committing nothing it did not do."""
+    s, port = cdc["settings"], unused_tcp_port
+    stop_indexer(cdc["proc"])
+    monkeypatch.setenv("HH_KAFKA_SESSION_TIMEOUT_MS", "6000")  # the broker's minimum: a short freeze is enough
+    proc = cdc["proc"] = start_indexer(s, cdc["group"], cdc["logs"] / "indexer.log", metrics_port=port)
+    rebalances = "hellohome_consumer_rebalances_total"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not _metric_or_zero(port, rebalances, event="assign"):
+        time.sleep(0.5)
+    assert _consumer_metric(port, rebalances, event="assign") == 1
+    execute(s, "UPDATE properties SET title = CONCAT(title, ' [frozen]') WHERE id = "
+               "(SELECT id FROM (SELECT MIN(id) AS id FROM properties WHERE status = 'active') t)")
+    proc.send_signal(signal.SIGSTOP)
+    try:
+        time.sleep(4)
+        execute(s, "UPDATE properties SET title = REPLACE(title, ' [frozen]', '') WHERE title LIKE '% [frozen]'")
+        time.sleep(10)  # past the 6 s session timeout: the group has dropped the member
+    finally:
+        proc.send_signal(signal.SIGCONT)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and _consumer_metric(port, rebalances, event="assign") < 2:
+        time.sleep(0.5)
+    assert _consumer_metric(port, rebalances, event="lost") >= 1  # it really lost its assignment...
+    assert _consumer_metric(port, rebalances, event="assign") >= 2  # ...and rejoined
+    assert proc.poll() is None  # without crashing
+    _assert_parity(s)
+
+
+def _metric_or_zero(port: int, name: str, **labels) -> float:
+    try:
+        return _consumer_metric(port, name, **labels)
+    except requests.ConnectionError:  # not serving /metrics yet
+        return 0.0

@@ -8,8 +8,8 @@ import requests
 from sqlalchemy import text
 
 from hellohome.api import keys
-from hellohome.config import get_settings, reload_settings
-from hellohome.db.engine import dispose_engines, get_engine
+from hellohome.config import get_settings
+from hellohome.db.engine import get_engine
 from hellohome.search.service import SearchService
 from hellohome.stack import api as api_service
 
@@ -168,23 +168,17 @@ def test_opensearch_down_search_503_writes_work(search_settings, write_key, unus
     assert w.status_code == 201
 
 
-def test_mariadb_down_writes_503_search_works(search_settings, search_service, write_key, unused_tcp_port, monkeypatch):
+def test_mariadb_down_writes_503_search_works(search_settings, search_service, write_key, unused_tcp_port):
+    """An app whose MariaDB does not answer (its settings point at a port nobody listens on)."""
     from serving.app import create_app
 
-    c = create_app(search_settings, search_service).test_client()
-    monkeypatch.setenv("HH_DB_PORT", str(unused_tcp_port))
-    reload_settings()
-    dispose_engines()
-    try:
-        w = c.post("/api/v1/users", json={"email": "db-down@example.com", "name": "x"}, headers={"X-API-Key": write_key})
-        assert w.status_code == 503 and w.get_json()["error"]["code"] == "database_unavailable"
-        assert c.get("/api/v1/search?q=loft").status_code == 200
-        ready = c.get("/readyz").get_json()
-        assert ready["writes"] is False and ready["search"] is True
-    finally:
-        monkeypatch.delenv("HH_DB_PORT")
-        reload_settings()
-        dispose_engines()
+    db_down = search_settings.model_copy(update={"db_port": unused_tcp_port})
+    c = create_app(db_down, search_service).test_client()
+    w = c.post("/api/v1/users", json={"email": "db-down@example.com", "name": "x"}, headers={"X-API-Key": write_key})
+    assert w.status_code == 503 and w.get_json()["error"]["code"] == "database_unavailable"
+    assert c.get("/api/v1/search?q=loft").status_code == 200
+    ready = c.get("/readyz").get_json()
+    assert ready["writes"] is False and ready["search"] is True
 
 
 def test_gunicorn_workers_share_metrics(stack):

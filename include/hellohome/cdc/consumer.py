@@ -41,7 +41,8 @@ class ChangeConsumer:
             "bootstrap.servers": settings.kafka_bootstrap, "group.id": group_id,
             "enable.auto.commit": False, "auto.offset.reset": offset_reset,
             # a long OpenSearch outage keeps one batch in hand; the group must not give up on us first
-            "max.poll.interval.ms": 900_000, "log_level": 3,
+            "max.poll.interval.ms": 900_000, "session.timeout.ms": settings.kafka_session_timeout_ms,
+            "log_level": 3,
         }
         if stats_cb is not None:
             config.update({"statistics.interval.ms": 5000, "stats_cb": stats_cb})

@@ -49,22 +49,40 @@ class Probe:
     give_up_at: float  # monotonic
 
 
-class Refresher:
+class _Follower:
+    """A daemon thread working through what the write path hands it, never blocking that path."""
+
+    name = "follower"
+
+    def __init__(self, should_stop: Callable[[], bool]):
+        self.should_stop = should_stop
+        self.queue: queue.Queue = queue.Queue(maxsize=1000)
+
+    def _put(self, item) -> None:
+        try:
+            self.queue.put_nowait(item)
+        except queue.Full:  # skips a sample: any later refresh covers it
+            pass
+
+    def start(self) -> threading.Thread:
+        thread = threading.Thread(target=self.run, name=self.name, daemon=True)
+        thread.start()
+        return thread
+
+    def run(self) -> None:
+        raise NotImplementedError
+
+
+class Refresher(_Follower):
+    name = "refresher"
+
     def __init__(self, client: OpenSearch, every_s: float, should_stop: Callable[[], bool]):
-        self.client, self.every_s, self.should_stop = client, every_s, should_stop
-        self.queue: queue.Queue[Written] = queue.Queue(maxsize=1000)
+        super().__init__(should_stop)
+        self.client, self.every_s = client, every_s
 
     def offer(self, aliases: list[str], commits: list[int]) -> None:
         if aliases:
-            try:
-                self.queue.put_nowait(Written(aliases, commits))
-            except queue.Full:
-                pass
-
-    def start(self) -> threading.Thread:
-        thread = threading.Thread(target=self.run, name="refresher", daemon=True)
-        thread.start()
-        return thread
+            self._put(Written(aliases, commits))
 
     def run(self) -> None:
         started = 0.0
@@ -90,24 +108,17 @@ class Refresher:
                 self.client.indices.refresh(index=",".join(aliases))
 
 
-class VisibilityTracker:
+class VisibilityTracker(_Follower):
+    name = "visibility"
+
     def __init__(self, client: OpenSearch, alias: str, should_stop: Callable[[], bool]):
-        self.client, self.alias, self.should_stop = client, alias, should_stop
-        self.queue: queue.Queue[Probe] = queue.Queue(maxsize=1000)
+        super().__init__(should_stop)
+        self.client, self.alias = client, alias
 
     def offer(self, docs: dict[int, dict], commit_ms: dict[int, int]) -> None:
         newest = max((pid for pid in commit_ms if pid in docs), key=commit_ms.get, default=None)
         if newest is not None:
-            try:
-                self.queue.put_nowait(Probe(newest, commit_ms[newest], list(commit_ms.values()),
-                                            time.monotonic() + 60))
-            except queue.Full:
-                pass
-
-    def start(self) -> threading.Thread:
-        thread = threading.Thread(target=self.run, name="visibility", daemon=True)
-        thread.start()
-        return thread
+            self._put(Probe(newest, commit_ms[newest], list(commit_ms.values()), time.monotonic() + 60))
 
     def run(self) -> None:
         pending: list[Probe] = []
