@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -39,6 +40,9 @@ def _main(log_level: Annotated[str, typer.Option(help="log level of structured l
           debug: Annotated[bool, typer.Option("--debug", help="on an error, print the traceback too")] = False) -> None:
     logs.configure(log_level.upper())
     DEBUG["traceback"] = debug
+    if not debug:  # a failed request is reported once, as the command's error line, not per retry
+        for client in ("opensearch", "urllib3", "botocore"):
+            logging.getLogger(client).setLevel(max(logging.ERROR, logging.getLogger().level))
 
 
 # ---------------------------------------------------------------- stack
