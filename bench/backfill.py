@@ -11,7 +11,7 @@ import argparse
 
 from sqlalchemy import text
 
-from bench.common import save, schema_with
+from bench.common import Conditions, save, schema_with
 from hellohome.config import get_settings
 from hellohome.db.engine import get_engine
 from hellohome.search import indexes
@@ -39,6 +39,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=5000)
     parser.add_argument("--skip-1m", action="store_true", help="only the NYC case")
     args = parser.parse_args()
+    conditions = Conditions.begin(warm=None, note="MariaDB state as the run found it: see params")
     settings = get_settings()
     services.up(settings)
     results = [run_case(settings, schema_with(settings, settings.db_name + "_bench_nyc", ("nyc",)), "bench-nyc-",
@@ -46,7 +47,7 @@ def main() -> None:
     if not args.skip_1m:
         results.append(run_case(settings, settings.db_name + "_bench", "bench-1m-", args.batch_size))
     save("backfill", {"batch_size": args.batch_size, "bulk_workers": 2, "shards": settings.index_shards,
-                      "replicas": settings.index_replicas, "embeddings": False}, results)
+                      "replicas": settings.index_replicas, "embeddings": False}, results, conditions)
 
 
 if __name__ == "__main__":

@@ -39,7 +39,7 @@ import requests
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 from sqlalchemy import text
 
-from bench.common import save, schema_with
+from bench.common import Conditions, save, schema_with
 from hellohome.cdc import connector
 from hellohome.cdc.topics import change_topics, drop_change_topics
 from hellohome.config import get_settings
@@ -257,6 +257,7 @@ def main() -> None:
     parser.add_argument("--indexer-refresh", default="after_write", choices=["after_write", "false", "wait_for"],
                         help="HH_INDEXER_REFRESH of the indexer under test")
     args = parser.parse_args()
+    conditions = Conditions.begin(warm=True)
     args.refresh = args.refresh or ("5s" if args.indexer_refresh == "after_write" else "250ms")
     settings = get_settings()
     services.up(settings)
@@ -299,7 +300,7 @@ def main() -> None:
         save("cdc_freshness" + (f"_{args.label}" if args.label else ""), {"duration_s": args.duration, "refresh_interval": args.refresh, "shards": case.index_shards,
                                "probe_poll_ms": args.poll_ms, "indexer_refresh": args.indexer_refresh,
                                "indexer_refresh_every_ms": args.refresh_every_ms, "indexers": 1,
-                               "dataset": "nyc (48,879 listings)", "parity_clean_after_each_run": True}, results)
+                               "dataset": "nyc (48,879 listings)", "parity_clean_after_each_run": True}, results, conditions)
     finally:
         indexer.terminate()
         indexer.wait(60)

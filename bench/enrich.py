@@ -27,7 +27,7 @@ from pathlib import Path
 from opensearchpy import helpers
 from sqlalchemy import bindparam, text
 
-from bench.common import pct, save
+from bench.common import Conditions, pct, save
 from bench.knn_scale import probes_near, real_vectors, recall_at_10
 from hellohome.config import get_settings
 from hellohome.db.engine import get_engine
@@ -278,6 +278,7 @@ def main() -> None:
     parser.add_argument("--models", default="minilm,mpnet", help="text models whose runtimes are compared")
     parser.add_argument("--only", choices=["text", "knn"], help="print one measurement, save nothing")
     args = parser.parse_args()
+    conditions = Conditions.begin(warm=True)
     settings = get_settings()
     models = args.models.split(",")
     if args.only == "text":
@@ -290,7 +291,7 @@ def main() -> None:
     results = [*text_backends(args.texts, models), image_throughput("drawn"), image_throughput("real"), *knn_recall(settings), *relevance(settings), reindex_hits(settings),
                *(lag(settings, float(rate), args.seconds) for rate in args.writes.split(","))]
     save("enrich", {"texts": args.texts, "writes_per_s": args.writes, "seconds": args.seconds,
-                    "judged_queries": list(JUDGED)}, results)
+                    "judged_queries": list(JUDGED)}, results, conditions)
 
 
 if __name__ == "__main__":

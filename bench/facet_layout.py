@@ -23,7 +23,7 @@ import statistics
 from opensearchpy import OpenSearch
 from tqdm import tqdm
 
-from bench.common import pct, save
+from bench.common import Conditions, pct, save
 from bench.search import WORDS
 from hellohome.config import get_settings
 from hellohome.search import facets, indexes, query
@@ -77,6 +77,7 @@ def main() -> None:
     parser.add_argument("--label", default="", help="suffix of the results file")
     parser.add_argument("--cold", action="store_true", help="clear the query and request caches before each request")
     args = parser.parse_args()
+    conditions = Conditions.begin(warm=not args.cold)
     settings = get_settings()
     client = OpenSearch(settings.opensearch_url, timeout=120)
     index = indexes.read_alias("properties", settings.index_prefix)
@@ -114,7 +115,7 @@ def main() -> None:
     save(f"facet_layout-{args.label}" if args.label else "facet_layout",
          {"index": index, "docs": client.count(index=index)["count"], "rounds": args.rounds, "cold": args.cold,
           "queries": len(queries), "max_hits": max(hits), "facets": len(facets.NAMES), "by_query": by_query},
-         results)
+         results, conditions)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import argparse
 
 from sqlalchemy import text
 
-from bench.common import save, schema_with
+from bench.common import Conditions, save, schema_with
 from hellohome.config import get_settings
 from hellohome.db.engine import dispose_engines, get_engine
 from hellohome.loaders.generate import generate
@@ -26,6 +26,7 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=1_000_000, help="generated listings")
     parser.add_argument("--batch-size", type=int, default=5000)
     args = parser.parse_args()
+    conditions = Conditions.begin(warm=None)
 
     settings = get_settings()
     services.up(settings)
@@ -45,7 +46,7 @@ def main() -> None:
     assert stored == args.count, f"generator wrote {stored} rows, expected {args.count}"
     results.append({"case": "generate", "rows": gen.rows, "seconds": round(gen.seconds, 2),
                     "rows_per_s": round(gen.rows_per_s)})
-    save("ingest", {"count": args.count, "batch_size": args.batch_size, "driver": "pymysql"}, results)
+    save("ingest", {"count": args.count, "batch_size": args.batch_size, "driver": "pymysql"}, results, conditions)
     dispose_engines()
 
 

@@ -29,7 +29,7 @@ import orjson
 from opensearchpy import helpers
 from tqdm import tqdm
 
-from bench.common import pct, save
+from bench.common import Conditions, pct, save
 from hellohome.config import get_settings
 from hellohome.search import indexes, mappings
 
@@ -165,6 +165,7 @@ def main() -> None:
                         "before measuring (0: as built)")
     parser.add_argument("--ks", default="10,100", help="the candidate list sizes k to measure, comma-separated")
     args = parser.parse_args()
+    conditions = Conditions.begin(force_merged=bool(args.max_segments), reused_index=args.reuse)
     settings = get_settings()
     client = indexes.client(settings)
     _, real = real_vectors(client, indexes.read_alias("properties", settings.index_prefix))
@@ -195,7 +196,7 @@ def main() -> None:
                        "opensearch_heap_mb": settings.opensearch_heap_mb,
                        "method": mappings.HNSW, "ef_search_setting": "k (lucene engine)",
                        "generator": "two real MiniLM vectors mixed (1, U(0, 0.5)) + N(0, 0.02) noise, renormalised"},
-         rows)
+         rows, conditions)
 
 
 if __name__ == "__main__":

@@ -2,11 +2,13 @@
 
     .venv/bin/python -m bench.search [--schema hellohome_bench --prefix bench-1m-] [--n 100] [--seconds 15]
 
-Per query type: P50/P95/P99 sequentially (client-side, through HTTP, and OpenSearch's own `took`),
-the same queries as the brief's "MySQL" would run them (FULLTEXT, one GROUP BY per facet, LIKE
-'prefix%'), and closed-loop load with 8 and 32 clients. The API is restarted with its rate limit
+Per query type: P50/P95/P99 sequentially (client-side, through HTTP, and OpenSearch's own `took`)
+and the brief's "MySQL" side like for like (bench/mariadb_baseline.py): the very same query
+parameters, the same number of samples and the same warm-up on both sides (alternating which goes
+first), the API's 16 facet definitions, the indexes a DBA would add, and how much the two answers
+overlap; then closed-loop load with 8 and 32 clients. The API is restarted with its rate limit
 lifted for the run (measured once its workers are idle: each loads the text model after starting)
-and restored afterwards. Writes bench/results/search.json.
+and restored afterwards. Each run is kept: bench/results/search[-label]/<time>-<commit>.json.
 """
 from __future__ import annotations
 
@@ -22,7 +24,8 @@ import psutil
 import requests
 from sqlalchemy import text
 
-from bench.common import pct, save
+from bench import mariadb_baseline
+from bench.common import Conditions, latency, pct, save
 from hellohome.config import reload_settings
 from hellohome.db.engine import get_engine
 from hellohome.search import facets
@@ -37,92 +40,82 @@ POINTS = [(40.7829, -73.9654), (40.7081, -73.9571), (40.6782, -73.9442), (55.948
 
 
 
-def summary(ms: list[float]) -> dict:
-    return {"p50_ms": pct(ms, 50), "p95_ms": pct(ms, 95), "p99_ms": pct(ms, 99), "mean_ms": round(statistics.mean(ms), 1)}
+def make_case(qtype: str, rng: random.Random) -> dict:
+    """One query's parameters: the API and MariaDB get the very same ones."""
+    return {"q": rng.choice(SEMANTIC if qtype in ("semantic", "hybrid") else WORDS),
+            "pmax": rng.choice([80, 150, 300] if qtype == "filtered" else [150, 300, 1000]),
+            "prefix": rng.choice(PREFIXES), "point": rng.choice(POINTS)}
 
 
-def api_queries(rng: random.Random) -> dict:
-    """query type -> a function giving (method, path, json) for one random query."""
+def api_request(qtype: str, case: dict) -> tuple[str, str, dict | None]:
+    """(method, path, json) of the API query of `qtype` with these parameters."""
+    text_only = {"q": case["q"], "interpret": False, "facets": False}
     return {
-        "fuzzy_bm25": lambda: ("POST", "/api/v1/search", {"q": rng.choice(WORDS), "interpret": False, "facets": False}),
-        "filtered": lambda: ("POST", "/api/v1/search", {"q": rng.choice(WORDS), "interpret": False, "facets": False,
-                                                        "filters": {"price_max": rng.choice([80, 150, 300]),
-                                                                    "room_type": ["Private room"],
-                                                                    "availability_min": 30}}),
-        "facets_16": lambda: ("POST", "/api/v1/search", {"q": rng.choice(WORDS), "interpret": False, "facets": True,
-                                                         "filters": {"price_max": rng.choice([150, 300, 1000])}}),
-        "autocomplete": lambda: ("GET", f"/api/v1/autocomplete?q={rng.choice(PREFIXES)}", None),
-        "geo": lambda: ("POST", "/api/v1/search", (lambda p: {"facets": False, "sort": "distance", "filters": {
-            "near": {"lat": p[0], "lon": p[1], "radius_km": 2}}})(rng.choice(POINTS))),
+        "fuzzy_bm25": lambda: ("POST", "/api/v1/search", text_only),
+        "filtered": lambda: ("POST", "/api/v1/search", {**text_only, "filters": {
+            "price_max": case["pmax"], "room_type": ["Private room"], "availability_min": 30}}),
+        "facets_16": lambda: ("POST", "/api/v1/search", {**text_only, "facets": True,
+                                                         "filters": {"price_max": case["pmax"]}}),
+        "autocomplete": lambda: ("GET", f"/api/v1/autocomplete?q={case['prefix']}", None),
+        "geo": lambda: ("POST", "/api/v1/search", {"facets": False, "sort": "distance", "filters": {
+            "near": {"lat": case["point"][0], "lon": case["point"][1], "radius_km": 2}}}),
         # semantic and hybrid run where listings have vectors (the enriched Edinburgh ones)
-        "semantic": lambda: ("POST", "/api/v1/search", {"q": rng.choice(SEMANTIC), "mode": "semantic", "facets": False,
-                                                        "interpret": False, "filters": {"city": ["Edinburgh"]}}),
-        "hybrid": lambda: ("POST", "/api/v1/search", {"q": rng.choice(SEMANTIC), "mode": "hybrid", "facets": False,
-                                                      "interpret": False, "filters": {"city": ["Edinburgh"]}}),
-    }
+        "semantic": lambda: ("POST", "/api/v1/search", {**text_only, "mode": "semantic",
+                                                        "filters": {"city": ["Edinburgh"]}}),
+        "hybrid": lambda: ("POST", "/api/v1/search", {**text_only, "mode": "hybrid",
+                                                      "filters": {"city": ["Edinburgh"]}}),
+    }[qtype]()
 
 
-def baseline_queries(rng: random.Random) -> dict:
-    """The same query types as plain SQL on MariaDB (no fuzziness, no vectors: what it can do)."""
-    cols = "id, title, price, area, neighbourhood"
-    match = "MATCH(title, description) AGAINST (:q IN NATURAL LANGUAGE MODE)"
-    facet_sql = [f"SELECT {field}, COUNT(*) FROM properties WHERE status = 'active' AND {match} AND price <= :pmax "
-                 f"GROUP BY {field} ORDER BY COUNT(*) DESC LIMIT 40"
-                 for field in ("city", "area", "neighbourhood", "room_type", "property_type", "bedrooms", "bathrooms",
-                               "accommodates", "minimum_nights", "availability_365", "review_score")]
-    facet_sql += [f"SELECT JSON_LENGTH(amenities), COUNT(*) FROM properties WHERE status = 'active' AND {match} "
-                  f"AND price <= :pmax GROUP BY 1",
-                  f"SELECT FLOOR(price / 50), COUNT(*) FROM properties WHERE status = 'active' AND {match} "
-                  f"AND price <= :pmax GROUP BY 1",
-                  f"SELECT MIN(price), AVG(price), MAX(price) FROM properties WHERE status = 'active' AND {match} "
-                  f"AND price <= :pmax",
-                  "SELECT u.role, COUNT(*) FROM properties p JOIN users u ON u.id = p.host_id WHERE p.status = 'active' "
-                  "AND MATCH(p.title, p.description) AGAINST (:q IN NATURAL LANGUAGE MODE) AND p.price <= :pmax GROUP BY 1",
-                  f"SELECT COUNT(*) FROM properties WHERE status = 'active' AND {match} AND price <= :pmax"]
-    geo = ("SELECT id, ST_Distance_Sphere(POINT(longitude, latitude), POINT(:lon, :lat)) AS d FROM properties "
-           "WHERE status = 'active' AND latitude BETWEEN :lat - 0.02 AND :lat + 0.02 "
-           "AND longitude BETWEEN :lon - 0.03 AND :lon + 0.03 HAVING d <= 2000 ORDER BY d, id LIMIT 20")
-    return {
-        "fuzzy_bm25": lambda: [(f"SELECT {cols} FROM properties WHERE status = 'active' AND {match} LIMIT 20",
-                                {"q": rng.choice(WORDS)})],
-        "filtered": lambda: [(f"SELECT {cols} FROM properties WHERE status = 'active' AND {match} AND price <= :pmax "
-                              "AND room_type = 'Private room' AND availability_365 >= 30 LIMIT 20",
-                              {"q": rng.choice(WORDS), "pmax": rng.choice([80, 150, 300])})],
-        "facets_16": lambda: (lambda q, p: [(f"SELECT {cols} FROM properties WHERE status = 'active' AND {match} "
-                                             "AND price <= :pmax LIMIT 20", {"q": q, "pmax": p})]
-                              + [(sql, {"q": q, "pmax": p}) for sql in facet_sql])(rng.choice(WORDS),
-                                                                                    rng.choice([150, 300, 1000])),
-        "autocomplete": lambda: (lambda pre: [
-            ("SELECT id, title FROM properties WHERE status = 'active' AND title LIKE :p LIMIT 5", {"p": pre + "%"}),
-            ("SELECT DISTINCT neighbourhood FROM properties WHERE neighbourhood LIKE :p LIMIT 5", {"p": pre + "%"})])(
-            rng.choice(PREFIXES)),
-        "geo": lambda: (lambda p: [(geo, {"lat": p[0], "lon": p[1]})])(rng.choice(POINTS)),
-    }
+TYPES = ("fuzzy_bm25", "filtered", "facets_16", "autocomplete", "geo", "semantic", "hybrid")
 
 
-def timed_api(session: requests.Session, base: str, query) -> tuple[float, float | None]:
+def _returned(body: dict) -> list[str]:
+    """What a response returned, comparable with the SQL's first column: ids, or titles for autocomplete."""
+    if "listings" in body:
+        return [h["title"].lower() for h in body["listings"]]
+    return [h["id"] for h in body.get("hits", [])]
+
+
+def overlap(api: list[str], sql: list[str]) -> float | None:
+    """Share of the smaller answer found in the other (None when both are empty)."""
+    if not api and not sql:
+        return None
+    return len(set(api) & set(sql)) / max(1, min(len(api), len(sql)))
+
+
+def timed_api(session: requests.Session, base: str, query) -> tuple[float, float | None, list[str]]:
+    """(ms through HTTP, OpenSearch's own ms, what it returned)."""
     method, path, body = query
     started = time.perf_counter()
     r = session.request(method, base + path, json=body, timeout=30)
     elapsed = (time.perf_counter() - started) * 1000
     r.raise_for_status()
-    took = r.json().get("took_ms")
-    return elapsed, (took["opensearch"] if isinstance(took, dict) else None)
+    answer = r.json()
+    took = answer.get("took_ms")
+    return elapsed, (took["opensearch"] if isinstance(took, dict) else None), _returned(answer)
 
 
-def closed_loop(base: str, makers: dict, clients: int, seconds: float) -> dict:
+def timed_sql(conn, statements: list[tuple[str, dict]]) -> tuple[float, list[str]]:
+    """(ms for every statement of one query, the first statement's first column)."""
+    started = time.perf_counter()
+    rows = [conn.execute(text(sql), params).all() for sql, params in statements]
+    return (time.perf_counter() - started) * 1000, [str(r[0]).lower() for r in rows[0]]
+
+
+def closed_loop(base: str, types: list[str], clients: int, seconds: float) -> dict:
     deadline = time.monotonic() + seconds
 
     def worker(seed: int) -> list[float]:
         rng, session, out = random.Random(seed), requests.Session(), []
-        types = list(makers)
         while time.monotonic() < deadline:
-            out.append(timed_api(session, base, makers[rng.choice(types)]())[0])
+            qtype = rng.choice(types)
+            out.append(timed_api(session, base, api_request(qtype, make_case(qtype, rng)))[0])
         return out
 
     with ThreadPoolExecutor(clients) as pool:
         latencies = [ms for part in pool.map(worker, range(clients)) for ms in part]
-    return {"clients": clients, "requests": len(latencies), "qps": round(len(latencies) / seconds), **summary(latencies)}
+    return {"clients": clients, "requests": len(latencies), "qps": round(len(latencies) / seconds), **latency(latencies)}
 
 
 def settle(pid: int, timeout_s: float = 120, idle_percent: float = 10) -> float:
@@ -146,12 +139,44 @@ def settle(pid: int, timeout_s: float = 120, idle_percent: float = 10) -> float:
     return round(time.monotonic() - started, 1)
 
 
+def measure(qtype: str, n: int, rng: random.Random, session: requests.Session, base: str, conn) -> dict:
+    """n queries of one type on both sides, the same cases, alternating which side goes first."""
+    client_ms, os_ms, db_ms, overlaps, db_empty = [], [], [], [], 0
+    for i in range(n):
+        case = make_case(qtype, rng)
+        sql = mariadb_baseline.statements(qtype, case)
+        order = (0, 1) if i % 2 == 0 else (1, 0)
+        for side in order:
+            if side == 0:
+                ms, took, api_ids = timed_api(session, base, api_request(qtype, case))
+                client_ms.append(ms)
+                if took is not None:
+                    os_ms.append(took)
+            elif sql:
+                ms, db_ids = timed_sql(conn, sql)
+                db_ms.append(ms)
+        if sql:
+            db_empty += not db_ids
+            if (o := overlap(api_ids, db_ids)) is not None:
+                overlaps.append(o)
+    row = {"case": f"sequential {qtype}", **latency(client_ms, "api_"), "opensearch_p95_ms": pct(os_ms, 95)}
+    if db_ms:  # MariaDB has no vectors: nothing to compare semantic and hybrid with
+        row |= {**latency(db_ms, "mariadb_"),
+                "mariadb_over_api_p50": round(row["mariadb_p50_ms"] / row["api_p50_ms"], 1),
+                "mariadb_over_api_p95": round(row["mariadb_p95_ms"] / row["api_p95_ms"], 1),
+                "result_overlap_ratio": round(statistics.mean(overlaps), 2) if overlaps else None,
+                "mariadb_zero_result_ratio": round(db_empty / n, 2)}
+    return row
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--schema", default=None, help="MariaDB schema of the baseline (default: HH_DB_NAME)")
     parser.add_argument("--prefix", default=None, help="index prefix the API searches during the run "
                         "(default: HH_INDEX_PREFIX); the API serves the stack's own index again afterwards")
-    parser.add_argument("--n", type=int, default=100, help="sequential queries per type")
+    parser.add_argument("--n", type=int, default=100, help="sequential queries per type, on each side")
+    parser.add_argument("--warmup", type=int, default=20, help="warm-up queries per type, on each side")
+    parser.add_argument("--force-merged", action="store_true", help="record that the index was force-merged")
     parser.add_argument("--seconds", type=float, default=15, help="closed-loop duration per client count")
     parser.add_argument("--types", default=None, help="comma-separated query types (default: all)")
     parser.add_argument("--label", default="", help="suffix of the results file (search-<label>.json)")
@@ -166,42 +191,27 @@ def main() -> None:
     api.SERVICE.start(settings)
     settled_s = settle(api.SERVICE.pid(settings))
     base, rng = api.url(settings), random.Random(7)
-    engine = get_engine(settings, "readonly", args.schema or settings.db_name)
+    schema = args.schema or settings.db_name
+    engine = get_engine(settings, "readonly", schema)
+    created = mariadb_baseline.ensure_dba_indexes(settings, schema)
     with engine.connect() as conn:
         listings = conn.execute(text("SELECT COUNT(*) FROM properties WHERE status = 'active'")).scalar()
     results, session = [], requests.Session()
-    makers, baseline = api_queries(rng), baseline_queries(rng)
-    if args.types:
-        makers = {t: makers[t] for t in args.types.split(",")}
+    types = args.types.split(",") if args.types else list(TYPES)
+    conditions = Conditions(warm=True, force_merged=args.force_merged, dba_indexes_created_now=created)
     try:
-        for _ in range(20):  # warm both sides
-            for warm in makers.values():
-                timed_api(session, base, warm())
-        for qtype in makers:
-            client_ms, os_ms = [], []
-            for _ in range(args.n):
-                c, o = timed_api(session, base, makers[qtype]())
-                client_ms.append(c)
-                if o is not None:
-                    os_ms.append(o)
-            db_ms = []
-            with engine.connect() as conn:
-                for _ in range(max(10, args.n // 4) if qtype in baseline else 0):
-                    started = time.perf_counter()
-                    for sql, params in baseline[qtype]():
-                        conn.execute(text(sql), params).all()
-                    db_ms.append((time.perf_counter() - started) * 1000)
-            api_s = summary(client_ms)
-            row = {"case": f"sequential {qtype}", **{f"api_{k}": v for k, v in api_s.items()},
-                   "opensearch_p95_ms": pct(os_ms, 95) if os_ms else None}
-            if db_ms:  # MariaDB has no vectors: nothing to compare semantic and hybrid with
-                db_s = summary(db_ms)
-                row |= {"mariadb_p50_ms": db_s["p50_ms"], "mariadb_p95_ms": db_s["p95_ms"],
-                        "mariadb_over_api_p95": round(db_s["p95_ms"] / api_s["p95_ms"], 1)}
-            results.append(row)
-        for clients in (8, 32):
-            results.append({"case": f"closed loop, mixed, {clients} clients",
-                            **{f"api_{k}": v for k, v in closed_loop(base, makers, clients, args.seconds).items()}})
+        with conditions, engine.connect() as conn:
+            for qtype in types:  # warm both sides the same way, with queries of their own
+                for _ in range(args.warmup):
+                    case = make_case(qtype, rng)
+                    timed_api(session, base, api_request(qtype, case))
+                    if sql := mariadb_baseline.statements(qtype, case):
+                        timed_sql(conn, sql)
+            for qtype in types:
+                results.append(measure(qtype, args.n, rng, session, base, conn))
+            for clients in (8, 32):
+                results.append({"case": f"closed loop, mixed, {clients} clients",
+                                **{f"api_{k}": v for k, v in closed_loop(base, types, clients, args.seconds).items()}})
     finally:
         for name, value in before.items():
             if value is None:
@@ -211,10 +221,12 @@ def main() -> None:
         restored = reload_settings()
         api.SERVICE.stop(restored)
         api.SERVICE.start(restored)
-    save(f"search-{args.label}" if args.label else "search", {"listings": listings, "schema": args.schema or settings.db_name, "n": args.n,
-                    "seconds": args.seconds, "api_workers": settings.api_workers, "api_threads": settings.api_threads,
+    save(f"search-{args.label}" if args.label else "search", {"listings": listings, "schema": schema, "n": args.n,
+                    "warmup": args.warmup, "seconds": args.seconds, "api_workers": settings.api_workers, "api_threads": settings.api_threads,
                     "index_shards": settings.index_shards, "facets": len(facets.NAMES), "api_settled_s": settled_s,
-                    "semantic_and_hybrid": "over the listings with vectors (Edinburgh after bench.enrich)"}, results)
+                    "semantic_and_hybrid": "over the listings with vectors (Edinburgh after bench.enrich)",
+                    "mariadb": "same cases, same sample count, same warm-up, the API's 16 facet definitions, "
+                               "DBA indexes " + ", ".join(mariadb_baseline.DBA_INDEXES)}, results, conditions)
 
 
 if __name__ == "__main__":

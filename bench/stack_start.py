@@ -13,7 +13,7 @@ import time
 
 import psutil
 
-from bench.common import RESULTS, save
+from bench.common import RESULTS, Conditions, save
 from hellohome.config import get_settings
 from hellohome.stack import services
 
@@ -32,6 +32,7 @@ def main() -> None:
     parser.add_argument("--case", default="cached", choices=["cached", "fresh"])
     parser.add_argument("--settle-s", type=float, default=20.0, help="wait before sampling memory")
     args = parser.parse_args()
+    conditions = Conditions.begin(warm=None, note="cache of downloads present; services cold-started")
     settings = get_settings()
     services.down(settings)
     started = time.perf_counter()
@@ -50,7 +51,7 @@ def main() -> None:
     rows = [r for r in json.loads(previous.read_text())["results"] if r["case"] != args.case] if previous.exists() else []
     save("stack_start", {"heap_mb": {"kafka": settings.kafka_heap_mb, "connect": settings.connect_heap_mb,
                                       "opensearch": settings.opensearch_heap_mb},
-                         "mariadb_buffer_pool_mb": settings.mariadb_buffer_pool_mb}, rows + [row])
+                         "mariadb_buffer_pool_mb": settings.mariadb_buffer_pool_mb}, rows + [row], conditions)
 
 
 if __name__ == "__main__":
