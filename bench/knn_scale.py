@@ -13,10 +13,14 @@ index afterwards: it holds 8 GB that slow the node's start.
 Embedding a million listing texts takes hours on two cores, so the N vectors are generated from the
 real MiniLM vectors of the demo index: each one is a random mix of two real vectors (weights 1 and
 0..0.5) plus Gaussian noise, renormalised, so the set keeps the real vectors' directions and spread
-rather than being uniform noise (which HNSW finds much harder and no text model produces). Queries
-are real vectors perturbed the same way as in bench.enrich. Recall@10 is measured against numpy's
-exact top 10 over the same N vectors, asking each k of --ks (100 is what the API asks) and
-keeping 10. Writes bench/results/knn_scale[_<label>].json.
+rather than being uniform noise (which HNSW finds much harder and no text model produces).
+
+Queries are held out: real listing vectors that neither the index nor the generator saw (--queries
+of them) and the embeddings of real query strings (QUERY_TEXTS, embedded with the stack's model);
+a separate held-out set warms the graphs and is never measured. Each query is measured cold (the
+first pass, before the warm-up) and warm (after it). Recall@10 is measured against numpy's exact top
+10 over the same N vectors, asking each k of --ks (100 is what the API asks) and keeping 10. Each
+run is kept: bench/results/knn_scale[_<label>]/<time>-<commit>.json.
 """
 from __future__ import annotations
 
@@ -146,18 +150,35 @@ def recall_at_10(client, index: str, matrix: np.ndarray, probes: np.ndarray, ids
     return rows
 
 
-def probes_near(matrix: np.ndarray, queries: int, seed: int = 3) -> np.ndarray:
-    """Queries near vectors of the set but not on them (perturbed, renormalised), like real query texts."""
-    rng = np.random.default_rng(seed)
-    picked = matrix[rng.choice(len(matrix), min(queries, len(matrix)), replace=False)]
-    noisy = picked + rng.normal(0, 0.02, picked.shape).astype(np.float32)
-    return noisy / np.linalg.norm(noisy, axis=1, keepdims=True)
+QUERY_TEXTS = ["quiet flat near the castle with a view", "cosy place for a family with kids",
+               "modern studio close to the university", "room with a garden and parking",
+               "romantic weekend in the old town", "loft in williamsburg with a rooftop", "cheap private room near the "
+               "subway", "sunny apartment with a balcony", "two bedroom house near the beach", "penthouse with city views",
+               "studio for a long stay with a desk", "pet friendly home with a yard", "brownstone in harlem",
+               "minimalist room for a solo traveller", "spacious place for a group of friends", "cottage by the sea",
+               "apartment near central park", "shared room for backpackers", "quiet bedroom away from the nightlife",
+               "luxury suite with a hot tub"]
+
+
+def held_out(real: np.ndarray, queries: int, warmup: int, seed: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(the real vectors the generator may use, held-out query vectors, held-out warm-up vectors):
+    neither held-out set, nor any mix made from it, is in the index."""
+    order = np.random.default_rng(seed).permutation(len(real))
+    return real[order[queries + warmup:]], real[order[:queries]], real[order[queries:queries + warmup]]
+
+
+def text_queries(settings) -> np.ndarray:
+    from hellohome.enrich.text import TextEmbedder
+
+    return TextEmbedder.from_settings(settings).embed(QUERY_TEXTS)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=1_000_000)
-    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--queries", type=int, default=200, help="held-out listing vectors measured (plus "
+                        f"{len(QUERY_TEXTS)} real query strings)")
+    parser.add_argument("--warmup", type=int, default=50, help="held-out vectors that only warm the graphs")
     parser.add_argument("--shards", type=int, default=get_settings().index_shards)
     parser.add_argument("--reuse", action="store_true", help="measure the index a previous run built")
     parser.add_argument("--label", default="", help="save as knn_scale_<label>.json")
@@ -169,7 +190,8 @@ def main() -> None:
     settings = get_settings()
     client = indexes.client(settings)
     _, real = real_vectors(client, indexes.read_alias("properties", settings.index_prefix))
-    vectors = synthetic(real, args.n)
+    source, held, warm = held_out(real, args.queries, args.warmup)
+    vectors = synthetic(source, args.n)
     if args.reuse:
         client.indices.refresh(index=INDEX, request_timeout=3600)
         if (count := client.count(index=INDEX)["count"]) != args.n:
@@ -187,12 +209,18 @@ def main() -> None:
     merged = merge(client, args.max_segments) if args.max_segments else None
     if merged:
         print(merged)
-    probes = probes_near(vectors, args.queries)
-    for q in probes[:20]:  # warm the graphs into the page cache
+    probes = np.vstack([held, text_queries(settings)])
+    ks = tuple(int(k) for k in args.ks.split(","))
+    cold = recall_at_10(client, INDEX, vectors, probes, ks=ks)
+    for q in warm:  # warm the graphs into the page cache with queries that are never measured
         client.search(index=INDEX, body=top_10(q, 100))
+    warmed = recall_at_10(client, INDEX, vectors, probes, ks=ks)
     rows = [{"case": "build", **built}, *([{"case": "force merge", **merged}] if merged else []),
-            *recall_at_10(client, INDEX, vectors, probes, ks=tuple(int(k) for k in args.ks.split(",")))]
-    save("knn_scale" + (f"_{args.label}" if args.label else ""), {"n": args.n, "real_vectors": len(real), "queries": args.queries, "shards": args.shards,
+            *({**row, "case": row["case"] + ", cold"} for row in cold),
+            *({**row, "case": row["case"] + ", warm"} for row in warmed)]
+    save("knn_scale" + (f"_{args.label}" if args.label else ""), {"n": args.n, "real_vectors": len(real),
+                       "held_out_queries": len(held), "query_texts": len(QUERY_TEXTS), "warmup": len(warm),
+                       "shards": args.shards,
                        "opensearch_heap_mb": settings.opensearch_heap_mb,
                        "method": mappings.HNSW, "ef_search_setting": "k (lucene engine)",
                        "generator": "two real MiniLM vectors mixed (1, U(0, 0.5)) + N(0, 0.02) noise, renormalised"},

@@ -182,7 +182,7 @@ def apikey_list() -> None:
 
     for row in keys.listing(get_engine(get_settings(), "app")):
         console.print(f"hh_{row['prefix']}_…  {row['name']}  [{row['scopes']}]  created {row['created_at']:%Y-%m-%d %H:%M}"
-                      f"{'  REVOKED' if row['revoked_at'] else ''}")
+                      f"{'  REVOKED' if row['revoked_at'] else ''}", markup=False)  # "[admin]" is not a style
 
 
 @key_app.command("revoke")

@@ -9,6 +9,7 @@ import time
 import uuid
 from pathlib import Path
 
+from confluent_kafka import Consumer, TopicPartition
 from sqlalchemy import text
 
 from hellohome.cdc import connector
@@ -51,6 +52,14 @@ def wait_parity(settings: Settings, timeout_s: float = 90) -> ParityReport:
         time.sleep(0.5)
 
 
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def new_group() -> str:
     return f"test-indexer-{uuid.uuid4().hex[:8]}"
 
@@ -63,3 +72,19 @@ def execute(settings: Settings, sql: str, **params) -> None:
 def scalar(settings: Settings, sql: str, **params):
     with get_engine(settings, "readonly").connect() as conn:
         return conn.execute(text(sql), params).scalar()
+
+
+def consume_since(settings: Settings, topic: str, want: int, since_ms: int, timeout_s: float = 60) -> list:
+    """`want` messages produced since `since_ms` (the topic outlives earlier local runs)."""
+    consumer = Consumer({"bootstrap.servers": settings.kafka_bootstrap, "group.id": f"test-{uuid.uuid4()}",
+                         "auto.offset.reset": "earliest", "enable.auto.commit": False})
+    consumer.assign([TopicPartition(topic, p) for p in range(6)])
+    messages, deadline = [], time.monotonic() + timeout_s
+    try:
+        while len(messages) < want and time.monotonic() < deadline:
+            msg = consumer.poll(0.5)
+            if msg is not None and not msg.error() and msg.timestamp()[1] >= since_ms:
+                messages.append(msg)
+    finally:
+        consumer.close()
+    return messages

@@ -23,6 +23,7 @@ from hellohome.sync.indexer import Indexer, dlq_topic
 from hellohome.sync.plan import BatchPlan
 from tests.integration.cdc_helpers import (
     execute,
+    free_port,
     new_group,
     scalar,
     start_indexer,
@@ -287,6 +288,48 @@ def test_backfill_builds_identical_documents_and_swaps(cdc):
     _assert_parity(s)
 
 
+def test_writes_landing_during_a_backfill_are_in_the_new_index(cdc):
+    """Changes committed while the new version is being built reach only the old one through the
+    indexer; the catch-up after the swap replays them into the new one."""
+    s = cdc["settings"]
+    ids = _active_ids(s, 60)
+    stop, written = threading.Event(), []
+
+    def writer():
+        i = 0
+        while not stop.is_set():
+            pid = ids[i % len(ids)]
+            execute(s, "UPDATE properties SET title = CONCAT(LEFT(title, 180), ' *') WHERE id = :p", p=pid)
+            written.append((time.time(), pid))
+            i += 1
+            time.sleep(0.05)
+
+    thread = threading.Thread(target=writer, daemon=True)
+    thread.start()
+    try:
+        time.sleep(0.5)
+        started = time.time()
+        report = backfill(s, progress=False)
+        ended = time.time()
+        time.sleep(0.5)
+    finally:
+        stop.set()
+        thread.join(10)
+    during = [pid for at, pid in written if started <= at <= ended]
+    assert report.swapped and len(during) >= 5, (len(during), report.seconds)  # writes really landed meanwhile
+    _assert_parity(s)
+    for pid in set(during):  # and the new index holds their last version
+        assert _doc(s, pid)["title"] == scalar(s, "SELECT title FROM properties WHERE id = :p", p=pid)
+    execute(s, "UPDATE properties SET title = TRIM(TRAILING ' *' FROM title) WHERE title LIKE '% *'")
+    _assert_parity(s)
+
+
+def _active_ids(settings, n: int) -> list[int]:
+    with get_engine(settings, "readonly").connect() as conn:
+        return list(conn.execute(text("SELECT id FROM properties WHERE status = 'active' ORDER BY id LIMIT :n"),
+                                 {"n": n}).scalars())
+
+
 def _sources(client, prefix, index=None):
     """id -> _source without the field only the CDC path knows (commit time of the last change)."""
     index = index or indexes.read_alias("properties", prefix)
@@ -295,34 +338,82 @@ def _sources(client, prefix, index=None):
             for hit in helpers.scan(client, index=index, query={"query": {"match_all": {}}})}
 
 
+def _committed(settings, group: str) -> int:
+    """Messages of the properties topic the group has committed past (all partitions)."""
+    admin = Consumer({"bootstrap.servers": settings.kafka_bootstrap, "group.id": group})
+    try:
+        parts = [TopicPartition(change_topic(settings.db_name, "properties"), p) for p in range(6)]
+        return sum(max(tp.offset, 0) for tp in admin.committed(parts, timeout=10))
+    finally:
+        admin.close()
+
+
+def _wait_metrics(port: int, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            requests.get(f"http://127.0.0.1:{port}/metrics", timeout=2)
+            return
+        except requests.ConnectionError:
+            time.sleep(0.3)
+    raise AssertionError(f"no /metrics on {port}")
+
+
 def test_kill_9_mid_batch_then_restart_loses_nothing(cdc):
-    s = cdc["settings"]
+    """kill -9 while the indexer holds events it has read but not committed (checked: more consumed
+    than committed at the moment it died); the restarted indexer re-reads them and loses nothing."""
+    s, group = cdc["settings"], cdc["group"]
+    topic = change_topic(s.db_name, "properties")
     stop_indexer(cdc["proc"])
-    proc = start_indexer(s, cdc["group"], cdc["logs"] / "indexer.log")
-    for round_ in range(40):
-        execute(s, "UPDATE properties SET price = price + 1 WHERE id IN (SELECT id FROM "
+    in_flight, offset = 0, 0
+    for _attempt in range(5):  # an attempt that happened to die between batches proves nothing: again
+        port = free_port()
+        proc = start_indexer(s, group, cdc["logs"] / "indexer.log", metrics_port=port)
+        _wait_metrics(port)
+        committed_at_start = _committed(s, group)
+        for round_ in range(40):
+            execute(s, "UPDATE properties SET price = price + 1 WHERE id IN (SELECT id FROM "
+                       "(SELECT id FROM properties WHERE status = 'active' ORDER BY id LIMIT 300 OFFSET :o) t)",
+                    o=(offset % 40) * 100)
+            offset += 1
+            consumed = _consumer_metric(port, "hellohome_indexer_events_consumed_total", topic=topic)
+            if round_ >= 3 and consumed:
+                proc.send_signal(signal.SIGKILL)
+                proc.wait(timeout=30)
+                in_flight = consumed - (_committed(s, group) - committed_at_start)
+                break
+        if in_flight > 0:
+            break
+    assert in_flight > 0, "never killed with a batch in flight"
+    for round_ in range(10):  # more changes while it is down
+        execute(s, "UPDATE properties SET price = price - 1 WHERE id IN (SELECT id FROM "
                    "(SELECT id FROM properties WHERE status = 'active' ORDER BY id LIMIT 300 OFFSET :o) t)",
                 o=round_ * 100)
-        if round_ == 20:
-            proc.send_signal(signal.SIGKILL)
-            proc.wait(timeout=30)
-    cdc["proc"] = start_indexer(s, cdc["group"], cdc["logs"] / "indexer.log")
+    cdc["proc"] = start_indexer(s, group, cdc["logs"] / "indexer.log")
     _assert_parity(s)
 
 
 def test_rebalance_with_a_third_consumer_joining_loses_nothing(cdc):
+    """A third indexer joins the group mid-stream: the partitions are revoked and reassigned (checked
+    on the members' rebalance counters) and every change still ends up indexed."""
     s = cdc["settings"]
     group = cdc["group"]
-    second = start_indexer(s, group, cdc["logs"] / "indexer-2.log")
+    ports = free_port(), free_port()
+    second = start_indexer(s, group, cdc["logs"] / "indexer-2.log", metrics_port=ports[0])
     third = None
     try:
+        _wait_metrics(ports[0])
         for round_ in range(30):
             execute(s, "UPDATE properties SET review_score = NULL WHERE id IN (SELECT id FROM "
                        "(SELECT id FROM properties WHERE status = 'active' ORDER BY id DESC LIMIT 100 OFFSET :o) t)",
                     o=round_ * 50)
             if round_ == 10:
-                third = start_indexer(s, group, cdc["logs"] / "indexer-3.log")
+                third = start_indexer(s, group, cdc["logs"] / "indexer-3.log", metrics_port=ports[1])
         _assert_parity(s)
+        rebalances = "hellohome_consumer_rebalances_total"
+        assert _consumer_metric(ports[0], rebalances, event="revoke") >= 1  # the second gave its partitions up
+        assert _consumer_metric(ports[0], rebalances, event="assign") >= 2  # and got some back
+        assert _consumer_metric(ports[1], rebalances, event="assign") >= 1  # the third got some
     finally:
         for proc in (second, third):
             if proc is not None:

@@ -1,10 +1,8 @@
 """INSERT, UPDATE and DELETE in MariaDB arrive in Kafka as Debezium envelopes, field by field."""
 import json
 import time
-import uuid
 
 import pytest
-from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import ConfigResource
 from sqlalchemy import text
 
@@ -12,6 +10,7 @@ from hellohome.cdc import connector
 from hellohome.cdc.topics import admin, change_topic
 from hellohome.db.engine import get_engine
 from hellohome.stack.schemas import fresh_schema
+from tests.integration.cdc_helpers import consume_since
 
 
 @pytest.fixture(scope="module")
@@ -29,22 +28,6 @@ def cdc_schema(stack):
         pytest.fail(f"connector did not start: {state}")
     yield name
     connector.forget(stack, name)  # offsets too: a rerun snapshots afresh
-
-
-def _consume(settings, topic, want, since_ms, timeout_s=60):
-    """`want` messages produced since `since_ms` (the topic outlives earlier local runs)."""
-    consumer = Consumer({"bootstrap.servers": settings.kafka_bootstrap, "group.id": f"test-{uuid.uuid4()}",
-                         "auto.offset.reset": "earliest", "enable.auto.commit": False})
-    consumer.assign([TopicPartition(topic, p) for p in range(6)])
-    messages, deadline = [], time.monotonic() + timeout_s
-    try:
-        while len(messages) < want and time.monotonic() < deadline:
-            msg = consumer.poll(0.5)
-            if msg is not None and not msg.error() and msg.timestamp()[1] >= since_ms:
-                messages.append(msg)
-    finally:
-        consumer.close()
-    return messages
 
 
 def test_change_topics_have_6_partitions_and_7_day_retention(stack, cdc_schema):
@@ -70,7 +53,7 @@ def test_insert_update_delete_arrive_as_debezium_envelopes(stack, cdc_schema):
     with engine.begin() as conn:
         conn.execute(text("DELETE FROM properties WHERE id = 1244635053308459134"))
 
-    messages = _consume(stack, change_topic(cdc_schema, "properties"), want=4, since_ms=started_ms)
+    messages = consume_since(stack, change_topic(cdc_schema, "properties"), want=4, since_ms=started_ms)
     assert len(messages) == 4, [m.value() for m in messages]
     keys = {json.loads(m.key())["id"] for m in messages}
     assert keys == {1244635053308459134}  # BIGINT key survives exactly (JSON integer, not float)

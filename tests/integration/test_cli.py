@@ -60,3 +60,40 @@ def test_unreachable_services_and_bad_settings_are_one_line(stack, unused_tcp_po
     bad = _run_env({"HH_TEXT_VECTOR_DIM": "768"}, "summary")
     assert bad.returncode == 2 and bad.stderr.strip() == \
         "error: HH_TEXT_VECTOR_DIM=768 but HH_TEXT_MODEL=minilm gives 384-d vectors"
+
+
+def test_up_rebuilds_an_outdated_index_and_waits_for_parity(loaded_db, stack):
+    """`hellohome up --no-load` on a stack whose live index was built from another mapping: it says
+    so, rebuilds it (backfill, swap) and returns once verify finds every listing current."""
+    from hellohome.search import indexes
+
+    client = indexes.client(stack)
+    live = indexes.current(client, "properties", stack.index_prefix)
+    client.indices.put_mapping(index=live, body={"_meta": {"fingerprint": "an-older-mapping"}})
+    assert indexes.outdated(client, stack, "properties", stack.index_prefix) == live
+    result = subprocess.run([sys.executable, "-m", "hellohome", "up", "--no-load"], capture_output=True, text=True,
+                            timeout=900)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert f"search index: {live} was built from an older mapping; rebuilding it" in result.stderr
+    rebuilt = indexes.current(client, "properties", stack.index_prefix)
+    assert rebuilt != live and f"search index: {rebuilt} built (" in result.stderr
+    last = [line for line in result.stderr.splitlines() if line.startswith("search index:")][-1]
+    current, total = last.removeprefix("search index: ").split(" listings current")[0].split(" of ")
+    assert current == total and int(total.replace(",", "")) > 50_000
+    assert indexes.outdated(client, stack, "properties", stack.index_prefix) is None
+
+
+def test_apikey_create_list_revoke(loaded_db):
+    created = _run("apikey", "create", "cli-test", "--scope", "admin")
+    assert created.returncode == 0
+    key = created.stdout.strip()
+    prefix = key.split("_")[1]
+    assert key.startswith(f"hh_{prefix}_") and len(key) > 30
+    listed = _run("apikey", "list")
+    assert listed.returncode == 0 and f"hh_{prefix}_…  cli-test  [admin]" in listed.stderr
+    assert _run("apikey", "revoke", prefix).returncode == 0
+    assert "REVOKED" in [line for line in _run("apikey", "list").stderr.splitlines() if prefix in line][0]
+    again = _run("apikey", "revoke", prefix)
+    assert again.returncode == 2 and f"error: prefix: no active key hh_{prefix}_…" in again.stderr
+    bad = _run("apikey", "create", "x", "--scope", "root")
+    assert bad.returncode == 2 and "error: scopes: choose from" in bad.stderr

@@ -155,3 +155,48 @@ def test_refresh_enriches_what_is_missing_or_stale_only(enricher, search_setting
     assert stale in picked and not picked & (set(enriched["ids"]) - {stale})
     assert totals["enriched"] == without["count"] + 1 == len(picked)
     client.update(index=alias, id=str(stale), body={"doc": {"enrichment": doc}}, params={"refresh": "true"})
+
+
+def test_the_enricher_follows_the_change_feed(stack, loaded_db, embedder):
+    """Enricher.run end to end: a title changed in MariaDB reaches the stack's indexer, then the
+    enricher (its own consumer group on the change topics) embeds the new text into that document."""
+    import threading
+    import time
+    import uuid
+
+    from prometheus_client import REGISTRY
+
+    from tests.integration.cdc_helpers import execute, scalar
+
+    def assignments() -> float:
+        return REGISTRY.get_sample_value("hellohome_consumer_rebalances_total", {"group": group, "event": "assign"}) or 0
+
+    settings = stack.model_copy(update={"enrich_images": False})  # photo URLs cannot be fetched here
+    group = f"test-enricher-{uuid.uuid4().hex[:8]}"
+    enricher = Enricher(settings, embedder=embedder, group_id=group, wait_s=60)
+    thread = threading.Thread(target=enricher.run, kwargs={"offset_reset": "latest"}, daemon=True)
+    thread.start()
+    alias = indexes.read_alias("properties", settings.index_prefix)
+    pid = scalar(settings, "SELECT MIN(id) FROM properties WHERE status = 'active' AND city = 'Edinburgh'")
+    try:
+        deadline = time.monotonic() + 60  # "latest": only what comes after it has joined the group
+        while assignments() < 1 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert assignments() >= 1
+        execute(settings, "UPDATE properties SET title = CONCAT(title, ' with a sea view') WHERE id = :p", p=pid)
+        deadline, doc = time.monotonic() + 120, {}
+        while time.monotonic() < deadline:
+            doc = enricher.search.get(index=alias, id=str(pid))["_source"]
+            done = (doc.get("enrichment") or {}).get("text") or {}
+            if doc["title"].endswith(" with a sea view") and \
+                    done.get("hash") == text_hash(embedder.model_id, embedding_text(doc)):
+                break
+            time.sleep(0.5)
+        assert doc["title"].endswith(" with a sea view")
+        assert doc["enrichment"]["text"]["hash"] == text_hash(embedder.model_id, embedding_text(doc))
+        assert len(doc["text_vector"]) == settings.text_vector_dim
+    finally:
+        enricher.stop()
+        thread.join(30)
+        execute(settings, "UPDATE properties SET title = REPLACE(title, ' with a sea view', '') WHERE id = :p", p=pid)
+    assert not thread.is_alive()

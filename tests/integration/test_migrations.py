@@ -74,6 +74,9 @@ def test_the_version_trigger_watches_every_content_column(stack):
     assert missing == [], f"add {missing} to the trigger in a new migration"
 
 
+MARKER_USER = 2**62 + 17  # above every loaded and API-made id
+
+
 def test_the_connector_keeps_streaming_through_our_migrations(loaded_db, stack):
     """The stack's connector watched `hellohome_test` while the session fixture dropped it and ran
     every migration: Debezium parses each DDL statement in the binlog, and one it cannot parse
@@ -81,9 +84,18 @@ def test_the_connector_keeps_streaming_through_our_migrations(loaded_db, stack):
     import time
 
     from hellohome.cdc import connector
+    from hellohome.cdc.topics import change_topic
+    from tests.integration.cdc_helpers import consume_since, execute
 
     name = connector.connector_name(stack, stack.db_name)
-    time.sleep(2)  # the last DDL has reached it
+    # a row written after every migration: once its change event is out, Debezium has read (and
+    # parsed) every DDL statement before it in the binlog
+    since_ms = int(time.time() * 1000) - 1000
+    execute(stack, "INSERT INTO users (id, email, name, role) VALUES (:id, 'ddl-marker@example.com', 'marker', 'guest')",
+            id=MARKER_USER)
+    execute(stack, "DELETE FROM users WHERE id = :id", id=MARKER_USER)
+    events = consume_since(stack, change_topic(stack.db_name, "users"), 2, since_ms, timeout_s=60)
+    assert len(events) >= 2, "the marker's change events never came: the connector is not streaming"
     state = connector.status(stack, name)
     assert state["connector"]["state"] == "RUNNING"
     assert [t["state"] for t in state["tasks"]] == ["RUNNING"], state["tasks"][0].get("trace", "")[:2000]

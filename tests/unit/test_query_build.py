@@ -31,3 +31,30 @@ def test_knn_candidates_pass_selected_facets_and_filters(mode):
 def test_bm25_keeps_selected_facets_in_the_post_filter_only():
     body = build(SearchRequest(q="quiet flat", filters=Filters(city=["Edinburgh"])))
     assert "Edinburgh" not in str(body["query"]) and "Edinburgh" in str(body["post_filter"])
+
+
+HOSTILE = ["'; DROP TABLE properties; --", '{"query": {"match_all": {}}}', "*:* OR title:*", "title:(a OR b)^99",
+           "<script>alert(1)</script>", "name:/joh?n(ath[oa]n)/", "\\u0000 AND NOT x"]
+SYNTAX_QUERIES = {"query_string", "simple_query_string", "wrapper", "script", "script_score", "regexp", "wildcard",
+                  "prefix", "fuzzy", "terms_set", "intervals"}
+
+
+def _walk(node, path=()):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield path + (key,), key, value
+            yield from _walk(value, path + (key,))
+    elif isinstance(node, list):
+        for item in node:
+            yield from _walk(item, path)
+
+
+@pytest.mark.parametrize("q", HOSTILE)
+def test_user_text_is_only_ever_a_value_to_match(q):
+    body = build(SearchRequest(q=q))
+    keys = {key for _, key, _ in _walk(body)}
+    assert not keys & SYNTAX_QUERIES
+    carrying = [path for path, _, value in _walk(body) if isinstance(value, str) and value and value in q]
+    assert carrying, "the text is searched"
+    for path in carrying:  # every piece of user text sits as the "query" of a match-type clause
+        assert path[-1] == "query" and path[-2] in ("title", "multi_match"), path
