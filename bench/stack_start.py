@@ -3,27 +3,36 @@
     .venv/bin/python -m bench.stack_start            # cached: down, then up from .cache
     HH_CACHE_DIR=/tmp/empty .venv/bin/python -m bench.stack_start --case fresh   # downloads included
 
-Writes bench/results/stack_start.json (one row per case; a later run of the other case is merged).
+Every service of today's stack, the supervised indexer, enricher and API included (and supervisord
+with its restarter); memory is the peak RSS of each service's process tree after --settle-s. Each run
+is kept: bench/results/stack_start/<time>-<commit>.json.
 """
 from __future__ import annotations
 
 import argparse
-import json
 import time
 
 import psutil
 
-from bench.common import RESULTS, Conditions, save
+from bench.common import Conditions, save
 from hellohome.config import get_settings
-from hellohome.stack import services
+from hellohome.stack import services, supervisor
+
+
+def _tree(pid: int) -> set[psutil.Process]:
+    proc = psutil.Process(pid)
+    return {proc, *proc.children(recursive=True)}
 
 
 def stack_rss_mb(settings) -> dict[str, float]:
-    rss = {}
+    rss, counted = {}, set()
     for row in services.status(settings):
         if row["pid"]:
-            proc = psutil.Process(row["pid"])
-            rss[row["service"]] = sum(p.memory_info().rss for p in [proc, *proc.children(recursive=True)]) / 2**20
+            tree = _tree(row["pid"])
+            counted |= tree
+            rss[row["service"]] = sum(p.memory_info().rss for p in tree) / 2**20
+    if pid := supervisor.process(settings).pid():  # supervisord and its restarter, not their programs
+        rss["supervisord"] = sum(p.memory_info().rss for p in _tree(pid) - counted) / 2**20
     return rss
 
 
@@ -47,11 +56,10 @@ def main() -> None:
     row = {"case": args.case, "total_s": round(total, 1),
            **{f"{k}_s": round(v, 1) for k, v in took.items()},
            "rss_total_mb": round(sum(peak.values())), **{f"{k}_rss_mb": round(v) for k, v in peak.items()}}
-    previous = RESULTS / "stack_start.json"
-    rows = [r for r in json.loads(previous.read_text())["results"] if r["case"] != args.case] if previous.exists() else []
     save("stack_start", {"heap_mb": {"kafka": settings.kafka_heap_mb, "connect": settings.connect_heap_mb,
                                       "opensearch": settings.opensearch_heap_mb},
-                         "mariadb_buffer_pool_mb": settings.mariadb_buffer_pool_mb}, rows + [row], conditions)
+                         "mariadb_buffer_pool_mb": settings.mariadb_buffer_pool_mb,
+                         "enricher": settings.enricher_autostart, "settle_s": args.settle_s}, [row], conditions)
 
 
 if __name__ == "__main__":

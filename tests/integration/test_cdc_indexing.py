@@ -359,6 +359,15 @@ def _wait_metrics(port: int, timeout_s: float = 60) -> None:
     raise AssertionError(f"no /metrics on {port}")
 
 
+def _wait_assigned(port: int, timeout_s: float = 90) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if _metric_or_zero(port, "hellohome_consumer_rebalances_total", event="assign"):
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"the consumer with /metrics on {port} was never assigned partitions")
+
+
 def test_kill_9_mid_batch_then_restart_loses_nothing(cdc):
     """kill -9 while the indexer holds events it has read but not committed (checked: more consumed
     than committed at the moment it died); the restarted indexer re-reads them and loses nothing."""
@@ -398,19 +407,19 @@ def test_rebalance_with_a_third_consumer_joining_loses_nothing(cdc):
     on the members' rebalance counters) and every change still ends up indexed."""
     s = cdc["settings"]
     group = cdc["group"]
-    ports = free_port(), free_port()
+    ports, rebalances = (free_port(), free_port()), "hellohome_consumer_rebalances_total"
     second = start_indexer(s, group, cdc["logs"] / "indexer-2.log", metrics_port=ports[0])
     third = None
     try:
-        _wait_metrics(ports[0])
+        _wait_assigned(ports[0])  # the second holds partitions before the third comes
         for round_ in range(30):
             execute(s, "UPDATE properties SET review_score = NULL WHERE id IN (SELECT id FROM "
                        "(SELECT id FROM properties WHERE status = 'active' ORDER BY id DESC LIMIT 100 OFFSET :o) t)",
                     o=round_ * 50)
-            if round_ == 10:
+            if round_ == 10:  # the rest of the changes flow while the group rebalances and after
                 third = start_indexer(s, group, cdc["logs"] / "indexer-3.log", metrics_port=ports[1])
+                _wait_assigned(ports[1])
         _assert_parity(s)
-        rebalances = "hellohome_consumer_rebalances_total"
         assert _consumer_metric(ports[0], rebalances, event="revoke") >= 1  # the second gave its partitions up
         assert _consumer_metric(ports[0], rebalances, event="assign") >= 2  # and got some back
         assert _consumer_metric(ports[1], rebalances, event="assign") >= 1  # the third got some

@@ -157,46 +157,51 @@ def test_refresh_enriches_what_is_missing_or_stale_only(enricher, search_setting
     client.update(index=alias, id=str(stale), body={"doc": {"enrichment": doc}}, params={"refresh": "true"})
 
 
+@pytest.mark.usefixtures("leaves_loaded_data_as_found")
 def test_the_enricher_follows_the_change_feed(stack, loaded_db, embedder):
-    """Enricher.run end to end: a title changed in MariaDB reaches the stack's indexer, then the
-    enricher (its own consumer group on the change topics) embeds the new text into that document."""
+    """Enricher.run end to end: a listing written to MariaDB reaches the stack's indexer, then the
+    enricher (its own consumer group on the change topics) embeds its text into that document."""
     import threading
     import time
     import uuid
 
     from prometheus_client import REGISTRY
 
-    from tests.integration.cdc_helpers import execute, scalar
+    from hellohome.api import writes
+
+    settings = stack.model_copy(update={"enrich_images": False})  # photo URLs cannot be fetched here
+    group = f"test-enricher-{uuid.uuid4().hex[:8]}"
 
     def assignments() -> float:
         return REGISTRY.get_sample_value("hellohome_consumer_rebalances_total", {"group": group, "event": "assign"}) or 0
 
-    settings = stack.model_copy(update={"enrich_images": False})  # photo URLs cannot be fetched here
-    group = f"test-enricher-{uuid.uuid4().hex[:8]}"
     enricher = Enricher(settings, embedder=embedder, group_id=group, wait_s=60)
     thread = threading.Thread(target=enricher.run, kwargs={"offset_reset": "latest"}, daemon=True)
     thread.start()
     alias = indexes.read_alias("properties", settings.index_prefix)
-    pid = scalar(settings, "SELECT MIN(id) FROM properties WHERE status = 'active' AND city = 'Edinburgh'")
     try:
         deadline = time.monotonic() + 60  # "latest": only what comes after it has joined the group
         while assignments() < 1 and time.monotonic() < deadline:
             time.sleep(0.2)
         assert assignments() >= 1
-        execute(settings, "UPDATE properties SET title = CONCAT(title, ' with a sea view') WHERE id = :p", p=pid)
+        engine = get_engine(settings, "app")
+        host = writes.create_user(engine, writes.UserCreate(email="feed@example.com", name="Feed", role="host"))
+        pid = writes.create_property(engine, writes.PropertyCreate(
+            host_id=int(host["id"]), title="Quiet flat with a sea view", room_type="Entire home/apt", currency="GBP",
+            city="Edinburgh", neighbourhood="Portobello", latitude=55.95, longitude=-3.11,
+            description="Wake up to the waves."))["id"]
         deadline, doc = time.monotonic() + 120, {}
         while time.monotonic() < deadline:
-            doc = enricher.search.get(index=alias, id=str(pid))["_source"]
+            found = enricher.search.get(index=alias, id=pid, ignore=404)
+            doc = found.get("_source") or {}
             done = (doc.get("enrichment") or {}).get("text") or {}
-            if doc["title"].endswith(" with a sea view") and \
-                    done.get("hash") == text_hash(embedder.model_id, embedding_text(doc)):
+            if doc and done.get("hash") == text_hash(embedder.model_id, embedding_text(doc)):
                 break
             time.sleep(0.5)
-        assert doc["title"].endswith(" with a sea view")
+        assert doc.get("title") == "Quiet flat with a sea view"
         assert doc["enrichment"]["text"]["hash"] == text_hash(embedder.model_id, embedding_text(doc))
         assert len(doc["text_vector"]) == settings.text_vector_dim
     finally:
         enricher.stop()
         thread.join(30)
-        execute(settings, "UPDATE properties SET title = REPLACE(title, ' with a sea view', '') WHERE id = :p", p=pid)
     assert not thread.is_alive()
