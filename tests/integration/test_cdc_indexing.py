@@ -16,7 +16,7 @@ from hellohome.cdc.topics import change_topic, drop_change_topics
 from hellohome.db.engine import get_engine
 from hellohome.loaders.run import DATASETS, default_path, load_file
 from hellohome.search import indexes
-from hellohome.stack import opensearch
+from hellohome.stack import opensearch, prometheus
 from hellohome.stack.schemas import fresh_schema
 from hellohome.sync.backfill import backfill
 from hellohome.sync.indexer import Indexer, dlq_topic
@@ -389,6 +389,7 @@ def test_kill_9_mid_batch_then_restart_loses_nothing(cdc):
             if round_ >= 3 and consumed:
                 proc.send_signal(signal.SIGKILL)
                 proc.wait(timeout=30)
+                prometheus.unregister_target(s, f"indexer-{port}")  # what its own exit would have done
                 in_flight = consumed - (_committed(s, group) - committed_at_start)
                 break
         if in_flight > 0:

@@ -98,6 +98,7 @@ def ensure_running(settings: Settings) -> None:
     config = d / "supervisord.conf"
     config.write_text(render_config(settings))
     config.chmod(0o600)
+    (d / "restarts.json").unlink(missing_ok=True)  # restarts are counted from this start on
     proc = process(settings)
     proc.start([str(Path(sys.executable).with_name("supervisord")), "-c", str(config)])
     proc.wait_ready(lambda: _ping(settings), "supervisord XML-RPC getState", settings.stack_start_timeout_s)
@@ -116,7 +117,7 @@ def shutdown_if_idle(settings: Settings) -> bool:
 
 
 def restarts(settings: Settings) -> dict[str, int]:
-    """Unexpected exits the restarter has restarted, per program (since the stack was first started)."""
+    """Unexpected exits the restarter has restarted, per program, since supervisord started."""
     try:
         return json.loads((home(settings) / "restarts.json").read_text())
     except (FileNotFoundError, ValueError):
