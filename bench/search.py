@@ -139,6 +139,10 @@ def settle(pid: int, timeout_s: float = 120, idle_percent: float = 10) -> float:
     return round(time.monotonic() - started, 1)
 
 
+def _ratio(ours: float | None, theirs: float | None) -> float | None:
+    return round(ours / theirs, 1) if ours is not None and theirs else None
+
+
 def measure(qtype: str, n: int, rng: random.Random, session: requests.Session, base: str, conn) -> dict:
     """n queries of one type on both sides, the same cases, alternating which side goes first."""
     client_ms, os_ms, db_ms, overlaps, db_empty = [], [], [], [], 0
@@ -161,9 +165,9 @@ def measure(qtype: str, n: int, rng: random.Random, session: requests.Session, b
                 overlaps.append(o)
     row = {"case": f"sequential {qtype}", **latency(client_ms, "api_"), "opensearch_p95_ms": pct(os_ms, 95)}
     if db_ms:  # MariaDB has no vectors: nothing to compare semantic and hybrid with
-        row |= {**latency(db_ms, "mariadb_"),
-                "mariadb_over_api_p50": round(row["mariadb_p50_ms"] / row["api_p50_ms"], 1),
-                "mariadb_over_api_p95": round(row["mariadb_p95_ms"] / row["api_p95_ms"], 1),
+        db = latency(db_ms, "mariadb_")
+        row |= {**db, "mariadb_over_api_p50": _ratio(db["mariadb_p50_ms"], row["api_p50_ms"]),
+                "mariadb_over_api_p95": _ratio(db["mariadb_p95_ms"], row["api_p95_ms"]),
                 "result_overlap_ratio": round(statistics.mean(overlaps), 2) if overlaps else None,
                 "mariadb_zero_result_ratio": round(db_empty / n, 2)}
     return row

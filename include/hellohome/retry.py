@@ -11,7 +11,15 @@ import logging
 import time
 from collections.abc import Callable
 
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_delay, stop_never, wait_exponential
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_after_delay,
+    stop_never,
+    wait_exponential,
+)
 
 MAX_BACKOFF_S = 10.0
 log = logging.getLogger(__name__)
@@ -32,14 +40,16 @@ def stoppable_sleep(should_stop: Callable[[], bool]) -> Callable[[float], None]:
 
 def retrying(retry_on: Callable[[BaseException], bool], *, what: str, first_s: float = 0.2,
              cap_s: float = MAX_BACKOFF_S, should_stop: Callable[[], bool] = lambda: False,
-             give_up_after_s: float | None = None, on_retry: Callable[[], None] | None = None,
-             quiet: bool = False) -> Retrying:
+             give_up_after_s: float | None = None, max_attempts: int | None = None,
+             on_retry: Callable[[], None] | None = None, quiet: bool = False) -> Retrying:
     """for attempt in retrying(...): with attempt: ...  — delays first_s, 2·first_s, … up to cap_s;
-    gives up (re-raising the last error) when should_stop() is true or give_up_after_s has passed."""
+    gives up (re-raising the last error) when should_stop() is true, give_up_after_s has passed or
+    max_attempts were made."""
     deadline = stop_after_delay(give_up_after_s) if give_up_after_s is not None else stop_never
+    attempts = stop_after_attempt(max_attempts) if max_attempts is not None else stop_never
 
     def stop(state: RetryCallState) -> bool:
-        return should_stop() or deadline(state)
+        return should_stop() or deadline(state) or attempts(state)
 
     def before_sleep(state: RetryCallState) -> None:
         if on_retry is not None:

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 
 import requests
 from sqlalchemy import Engine, text
-from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from hellohome.config import Settings
+from hellohome.retry import retrying
 
 GET = text("SELECT payload, error FROM provider_cache WHERE provider = :p AND geo_key = :k AND expires_at > :now")
 PUT = text("""INSERT INTO provider_cache (provider, geo_key, payload, error, fetched_at, expires_at)
@@ -101,9 +101,15 @@ class HttpProvider:
     def parse(self, body) -> dict:
         raise NotImplementedError
 
-    @retry(retry=retry_if_exception_type(Retryable), stop=stop_after_attempt(3),
-           wait=wait_exponential(multiplier=0.2, max=2), reraise=True)
     def _attempt(self, lat: float, lon: float) -> dict:
+        """Up to 3 calls, 0.2 s then 0.4 s apart, while the provider is busy or unreachable."""
+        for attempt in retrying(lambda exc: isinstance(exc, Retryable), what=f"{self.name} call", cap_s=2,
+                                max_attempts=3, quiet=True):
+            with attempt:
+                return self._call(lat, lon)
+        raise AssertionError("unreachable: retrying re-raises the last error")
+
+    def _call(self, lat: float, lon: float) -> dict:
         self.rate.wait()
         try:
             response = self.request(lat, lon)
