@@ -1,6 +1,8 @@
 """An index of the loaded test schema (backfilled, so its content is known) and an app over it."""
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 
 from hellohome.config import get_settings
@@ -11,15 +13,24 @@ from hellohome.sync.backfill import backfill
 PREFIX = "test-search-"
 
 
+@contextlib.contextmanager
+def backfilled(stack, prefix: str):
+    """Settings whose indexes (`prefix`) were just built from the test schema; deleted afterwards."""
+    settings = stack.model_copy(update={"index_prefix": prefix})
+    client = indexes.client(settings)
+    client.indices.delete(index=f"{prefix}*", ignore_unavailable=True)
+    backfill(settings, progress=False, catch_up=False)
+    client.indices.refresh(index=f"{prefix}properties")
+    try:
+        yield settings
+    finally:
+        client.indices.delete(index=f"{prefix}*", ignore_unavailable=True)
+
+
 @pytest.fixture(scope="session")
 def search_settings(loaded_db, stack):
-    settings = stack.model_copy(update={"index_prefix": PREFIX})
-    client = indexes.client(settings)
-    client.indices.delete(index=f"{PREFIX}*", ignore_unavailable=True)
-    backfill(settings, progress=False, catch_up=False)
-    client.indices.refresh(index=f"{PREFIX}properties")
-    yield settings
-    client.indices.delete(index=f"{PREFIX}*", ignore_unavailable=True)
+    with backfilled(stack, PREFIX) as settings:
+        yield settings
 
 
 @pytest.fixture(scope="session")

@@ -12,8 +12,8 @@ from sqlalchemy import text
 
 from hellohome.db.engine import get_engine
 from hellohome.search import indexes
-from hellohome.sync.backfill import backfill
 from hellohome.sync.verify import verify
+from tests.integration.search_fixtures import backfilled
 
 PREFIX = "test-verify-"
 EXTRA = 999_999_999_999
@@ -22,12 +22,8 @@ EXTRA = 999_999_999_999
 @pytest.fixture(scope="module")
 def fresh(loaded_db, stack):
     """An index of its own, built from the test schema now: in step with MariaDB by construction."""
-    settings = stack.model_copy(update={"index_prefix": PREFIX})
-    client = indexes.client(settings)
-    client.indices.delete(index=f"{PREFIX}*", ignore_unavailable=True)
-    backfill(settings, progress=False, catch_up=False)
-    yield settings
-    client.indices.delete(index=f"{PREFIX}*", ignore_unavailable=True)
+    with backfilled(stack, PREFIX) as settings:
+        yield settings
 
 
 def test_a_clean_index_is_clean(fresh):
