@@ -46,7 +46,7 @@ from hellohome.config import get_settings
 from hellohome.db.engine import get_engine
 from hellohome.search import indexes
 from hellohome.stack import services
-from hellohome.sync.verify import verify
+from hellohome.sync.verify import ParityReport, verify
 
 PREFIX = "bench-cdc-"
 SEQ_BASE = 10_000_000
@@ -220,7 +220,8 @@ def quantile(before: dict[float, float], after: dict[float, float], q: float) ->
     return None
 
 
-def wait_caught_up(case, group: str, timeout_s: float = 900) -> None:
+def wait_caught_up(case, group: str, timeout_s: float = 900) -> ParityReport:
+    """Until the group has no lag and `hellohome verify` finds the index equal to MariaDB; the report."""
     consumer = Consumer({"bootstrap.servers": case.kafka_bootstrap, "group.id": group})
     parts = [TopicPartition(t, p) for t in change_topics(case.db_name) for p in range(6)]
     deadline = time.monotonic() + timeout_s
@@ -231,8 +232,8 @@ def wait_caught_up(case, group: str, timeout_s: float = 900) -> None:
                           for tp in consumer.committed(parts, timeout=10))
             except KafkaException:  # topics just recreated: leaders not known yet
                 lag = None
-            if lag == 0 and verify(case).clean:
-                return
+            if lag == 0 and (report := verify(case)).clean:
+                return report
             time.sleep(2)
     finally:
         consumer.close()
@@ -280,7 +281,9 @@ def main() -> None:
             pids = {s["service"]: s["pid"] for s in services.status(case) if s.get("pid")}
             pids |= {"bench indexer": indexer.pid, "bench writers": os.getpid()}
             row = Run(case, rate, args.duration, args.poll_ms, SEQ_BASE * (i + 2)).execute(group, pids)
-            wait_caught_up(case, group, timeout_s=300)
+            parity = wait_caught_up(case, group, timeout_s=300)
+            row |= {"parity_checked": parity.checked,
+                    "parity_differences": len(parity.missing) + len(parity.stale) + len(parity.extra)}
             after, means = scrape(args.metrics_port)
             batches = means["bulk_count"] - means_before["bulk_count"]
             row["batches"] = int(batches)
@@ -300,7 +303,7 @@ def main() -> None:
         save("cdc_freshness" + (f"_{args.label}" if args.label else ""), {"duration_s": args.duration, "refresh_interval": args.refresh, "shards": case.index_shards,
                                "probe_poll_ms": args.poll_ms, "indexer_refresh": args.indexer_refresh,
                                "indexer_refresh_every_ms": args.refresh_every_ms, "indexers": 1,
-                               "dataset": "nyc (48,879 listings)", "parity_clean_after_each_run": True}, results, conditions)
+                               "dataset": "nyc (48,879 listings)"}, results, conditions)
     finally:
         indexer.terminate()
         indexer.wait(60)

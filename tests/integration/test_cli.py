@@ -97,3 +97,35 @@ def test_apikey_create_list_revoke(loaded_db):
     assert again.returncode == 2 and f"error: prefix: no active key hh_{prefix}_…" in again.stderr
     bad = _run("apikey", "create", "x", "--scope", "root")
     assert bad.returncode == 2 and "error: scopes: choose from" in bad.stderr
+
+
+def test_backfill_and_enrich_refresh_commands(stack, scratch_db):
+    """`hellohome backfill` builds an index of a small schema of its own and `hellohome enrich refresh`
+    gives its listings text vectors; a second refresh finds nothing left to do."""
+    from hellohome.api import writes
+    from hellohome.search import indexes
+
+    schema, prefix = scratch_db.url.database, "test-cli-enrich-"
+    host = writes.create_user(scratch_db, writes.UserCreate(email="cli@example.com", name="CLI", role="host"))
+    for title in ("Castle view flat", "Garden cottage", "Harbour loft"):
+        writes.create_property(scratch_db, writes.PropertyCreate(
+            host_id=int(host["id"]), title=title, room_type="Entire home/apt", currency="GBP", city="Edinburgh",
+            neighbourhood="Old Town", latitude=55.95, longitude=-3.19, description=f"{title}, quiet and bright."))
+    env = {"HH_DB_NAME": schema, "HH_INDEX_PREFIX": prefix, "HH_ENRICH_IMAGES": "false"}
+    client = indexes.client(stack)
+    client.indices.delete(index=f"{prefix}*", ignore_unavailable=True)
+    try:
+        built = _run_env(env, "backfill", "--no-progress")
+        assert built.returncode == 0, built.stderr[-2000:]
+        assert "properties_v1: 3 documents" in built.stderr
+        enriched = _run_env(env, "enrich", "refresh", "--no-progress")
+        assert enriched.returncode == 0, enriched.stderr[-2000:]
+        assert "enriched 3" in enriched.stderr
+        alias = indexes.read_alias("properties", prefix)
+        client.indices.refresh(index=alias)
+        hits = client.search(index=alias, body={"query": {"exists": {"field": "text_vector"}}})["hits"]
+        assert hits["total"]["value"] == 3
+        again = _run_env(env, "enrich", "refresh", "--no-progress")
+        assert again.returncode == 0 and again.stderr.strip() == "nothing to enrich"
+    finally:
+        client.indices.delete(index=f"{prefix}*", ignore_unavailable=True)

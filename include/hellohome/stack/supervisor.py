@@ -154,7 +154,7 @@ class SupervisedService:
 
     def pid(self, settings: Settings) -> int | None:
         info = self._info(settings)
-        return info["pid"] or None if info and info["statename"] in ("RUNNING", "STARTING") else None
+        return (info["pid"] or None) if info and info["statename"] in ("RUNNING", "STARTING") else None
 
     def health(self, settings: Settings) -> bool:
         return self.pid(settings) is not None and answers(lambda: self.ping(settings))
@@ -226,14 +226,12 @@ stdout_logfile_backups=3
         raise ServiceError(self.name, self.check, f"timed out after {settings.stack_start_timeout_s:.0f}s ({last})",
                            tail(self.log(settings)))
 
-    def _stop(self, server) -> bool:
+    def _stop(self, server) -> None:
         try:
             server.stopProcess(self.name, True)
-            return True
         except xmlrpc.client.Fault as fault:
-            if "NOT_RUNNING" in fault.faultString:
-                return True
-            raise
+            if "NOT_RUNNING" not in fault.faultString:
+                raise
 
     def stop(self, settings: Settings) -> bool:
         if self.before_stop is not None:
