@@ -72,7 +72,8 @@ def _stack_roots() -> tuple[str, ...]:
     from hellohome.config import load_settings
 
     settings = load_settings()
-    return str(settings.stack_dir), str(settings.cache_dir), "consumers.", "serving.wsgi", "supervisord", "redis-server"
+    return (str(settings.stack_dir), str(settings.cache_dir), "consumers.", "serving.wsgi", "supervisord",
+            "hellohome.stack.", "redis-server", "moto_server")
 
 
 def _cpu_seconds() -> dict[int, tuple[float, str]]:
