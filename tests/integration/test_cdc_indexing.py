@@ -348,17 +348,6 @@ def _committed(settings, group: str) -> int:
         admin.close()
 
 
-def _wait_metrics(port: int, timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            requests.get(f"http://127.0.0.1:{port}/metrics", timeout=2)
-            return
-        except requests.ConnectionError:
-            time.sleep(0.3)
-    raise AssertionError(f"no /metrics on {port}")
-
-
 def _wait_assigned(port: int, timeout_s: float = 90) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -377,9 +366,9 @@ def test_kill_9_mid_batch_then_restart_loses_nothing(cdc):
     in_flight, offset = 0, 0
     for _attempt in range(5):  # an attempt that happened to die between batches proves nothing: again
         port = free_port()
+        committed_at_start = _committed(s, group)  # no member runs: nothing can commit meanwhile
         proc = start_indexer(s, group, cdc["logs"] / "indexer.log", metrics_port=port)
-        _wait_metrics(port)
-        committed_at_start = _committed(s, group)
+        _wait_assigned(port)
         for round_ in range(40):
             execute(s, "UPDATE properties SET price = price + 1 WHERE id IN (SELECT id FROM "
                        "(SELECT id FROM properties WHERE status = 'active' ORDER BY id LIMIT 300 OFFSET :o) t)",
@@ -467,9 +456,7 @@ def test_a_consumer_frozen_past_its_session_timeout_rejoins_and_carries_on(cdc, 
     monkeypatch.setenv("HH_KAFKA_SESSION_TIMEOUT_MS", "6000")  # the broker's minimum: a short freeze is enough
     proc = cdc["proc"] = start_indexer(s, cdc["group"], cdc["logs"] / "indexer.log", metrics_port=port)
     rebalances = "hellohome_consumer_rebalances_total"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not _metric_or_zero(port, rebalances, event="assign"):
-        time.sleep(0.5)
+    _wait_assigned(port)
     assert _consumer_metric(port, rebalances, event="assign") == 1
     execute(s, "UPDATE properties SET title = CONCAT(title, ' [frozen]') WHERE id = "
                "(SELECT id FROM (SELECT MIN(id) AS id FROM properties WHERE status = 'active') t)")
