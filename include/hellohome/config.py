@@ -17,7 +17,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from hellohome.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-SECRET_FIELDS = ("db_owner_password", "db_app_password", "db_cdc_password", "db_readonly_password")
+SECRET_FIELDS = ("db_owner_password", "db_app_password", "db_cdc_password", "db_readonly_password",
+                 "airflow_db_password", "airflow_admin_password", "airflow_jwt_secret", "airflow_fernet_key")
 # text model -> the dimension of its vectors (the index mapping follows HH_TEXT_VECTOR_DIM)
 TEXT_MODEL_DIMS = {"minilm": 384, "mpnet": 768}
 # paths that hang off `home` unless given as absolute paths
@@ -81,7 +82,9 @@ class Settings(BaseSettings):
     opensearch_transport_port: int = 9300
     opensearch_heap_mb: int = 1536
     s3_port: int = 9000
-    s3_buckets: str = "hellohome-backups,hellohome-snapshots"  # comma-separated, created at start
+    s3_buckets: str = "hellohome-backups,hellohome-snapshots"  # comma-separated, created at start (with the two below)
+    quality_bucket: str = "hellohome-quality"  # Data Docs and data-quality results
+    rejects_bucket: str = "hellohome-landing"  # ingest reject reports (and files dropped for ingestion)
     prometheus_port: int = 9090
     # supervision of the project's own processes (indexer, enricher, API): see stack/supervisor.py
     supervise_backoff_max_s: float = Field(default=30.0, gt=0)  # the longest wait before a restart
@@ -126,6 +129,22 @@ class Settings(BaseSettings):
     provider_rate_per_s: float = 5.0  # per provider and process
     provider_ttl_h: float = 24.0
     provider_geo_precision: int = 3  # decimals of lat/lon in the cache key (~110 m): neighbours share a call
+    # Airflow (the batch side, dags/) and its metadata database: a project-owned PostgreSQL
+    postgres_port: int = 5433
+    airflow_db_user: str = "airflow"
+    airflow_db_password: SecretStr | None = None
+    airflow_port: int = 8080  # the UI and REST API, on 127.0.0.1
+    airflow_admin_user: str = "admin"
+    airflow_admin_password: SecretStr | None = None
+    airflow_jwt_secret: SecretStr | None = None  # shared by api-server, scheduler and task runners
+    airflow_fernet_key: SecretStr | None = None  # encrypts connection passwords in the metadata database
+    airflow_parallelism: int = Field(default=3, ge=1, le=16)  # task slots: the box has 2 cores
+    airflow_autostart: bool = True  # `stack up` starts PostgreSQL and Airflow
+    airflow_dags_paused: bool = False  # new DAGs start paused (the tests: nothing runs on a schedule)
+    # alerts of failed DAG runs: a Slack-style incoming webhook and PagerDuty Events v2 (unset: a log line)
+    alert_webhook_url: str | None = None
+    alert_pagerduty_url: str | None = None  # https://events.pagerduty.com/v2/enqueue
+    alert_pagerduty_routing_key: SecretStr | None = None
     image_vector_dim: int = 1280  # EfficientNet-Lite0 features
     enrich_images: bool = True  # fetch listing photos and embed them (failed fetches retried hourly)
 
@@ -142,6 +161,8 @@ class Settings(BaseSettings):
         if TEXT_MODEL_DIMS[self.text_model] != self.text_vector_dim:
             raise ValueError(f"HH_TEXT_VECTOR_DIM={self.text_vector_dim} but HH_TEXT_MODEL={self.text_model} "
                              f"gives {TEXT_MODEL_DIMS[self.text_model]}-d vectors")
+        if self.alert_pagerduty_url and self.alert_pagerduty_routing_key is None:
+            raise ValueError("HH_ALERT_PAGERDUTY_ROUTING_KEY: required when HH_ALERT_PAGERDUTY_URL is set")
         return self
 
     @property

@@ -35,7 +35,8 @@ LISTING_JOIN = """
 """
 LISTING_COLUMNS = "SELECT p.*, u.name AS host_name, u.role AS host_role, pr.is_superhost, pr.host_since"
 PROPERTIES_BY_ID = _with_ids(LISTING_COLUMNS + LISTING_JOIN + "WHERE p.id IN :ids")
-PROPERTIES_PAGE = text(LISTING_COLUMNS + LISTING_JOIN + "WHERE p.id > :after ORDER BY p.id LIMIT :limit")
+PROPERTIES_PAGE = text(LISTING_COLUMNS + LISTING_JOIN + "WHERE p.id > :after AND p.id <= :until ORDER BY p.id LIMIT :limit")
+LAST_ID = 2**63 - 1
 IMAGES_BY_PROPERTY = _with_ids("""
     SELECT property_id, url, position, caption FROM property_images
     WHERE property_id IN :ids ORDER BY property_id, position
@@ -136,9 +137,12 @@ def wait_for_commits(conn: Connection, property_ids: Iterable[int], user_ids: It
         conn.rollback()
 
 
-def documents_page(settings: Settings, conn: Connection, after_id: int, limit: int) -> tuple[dict[int, dict], int | None]:
-    """Keyset pagination for backfill and verify: (documents, last id seen or None at the end)."""
-    rows = [dict(r) for r in conn.execute(PROPERTIES_PAGE, {"after": after_id, "limit": limit}).mappings()]
+def documents_page(settings: Settings, conn: Connection, after_id: int, limit: int,
+                   until_id: int = LAST_ID) -> tuple[dict[int, dict], int | None]:
+    """Keyset pagination for backfill and verify, ids in (after_id, until_id]: (documents, last id
+    seen or None at the end)."""
+    rows = [dict(r) for r in conn.execute(PROPERTIES_PAGE, {"after": after_id, "until": until_id,
+                                                            "limit": limit}).mappings()]
     return _with_images(settings, conn, rows), (rows[-1]["id"] if rows else None)
 
 

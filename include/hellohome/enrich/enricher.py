@@ -78,6 +78,8 @@ class Enricher:
         self.stopping = False
         self.group_id = group_id or settings.enricher_group
         self.consumer: ChangeConsumer | None = None
+        self.texts_embedded = 0  # by the model (cache misses), and the seconds that took
+        self.embed_seconds = 0.0
 
     def stop(self, *_args) -> None:
         self.stopping = True
@@ -140,7 +142,10 @@ class Enricher:
             CACHE.labels("miss").inc(len(missing))
             started = time.perf_counter()
             embedded = dict(zip(missing, self.embedder.embed(list(missing.values())), strict=True))
-            EMBED_SECONDS.observe(time.perf_counter() - started)
+            took = time.perf_counter() - started
+            EMBED_SECONDS.observe(took)
+            self.texts_embedded += len(missing)
+            self.embed_seconds += took
             cache.put_many(self.engine, self.embedder.model_id, embedded)
             found.update(embedded)
         return {h: cache.as_field(v) for h, v in found.items()}
@@ -251,13 +256,17 @@ class Enricher:
 
 
 def refresh(settings: Settings, enricher: Enricher, everything: bool = False, batch: int = 256,
-            progress: bool = True) -> dict[str, int]:
+            progress: bool = True, id_range: tuple[int, int] | None = None) -> dict[str, int]:
     """Enrich every document whose text vector is missing or was made by another model or runtime
-    (each records its model id), or every document: the batch side of the enricher, for a new
-    model, a fresh index, or events it gave up on."""
+    (each records its model id), or every document (`everything`: those whose text, photos or place
+    changed are re-done, the others count as unchanged); only ids in (lo, hi] with `id_range`.
+    The batch side of the enricher, for a new model, a fresh index, or events it gave up on.
+    Resumable: a document is done once its update is written, and a rerun finds it current."""
     from tqdm import tqdm
 
     def scan(query: dict, fields: list[str] | bool) -> list[dict]:
+        if id_range is not None:
+            query = {"bool": {"must": [query], "filter": [{"range": {"id": {"gt": id_range[0], "lte": id_range[1]}}}]}}
         return list(helpers.scan(enricher.search, index=enricher.alias, size=5000, query={"query": query},
                                  _source=fields))
 
@@ -266,7 +275,7 @@ def refresh(settings: Settings, enricher: Enricher, everything: bool = False, ba
 
     current = enricher.embedder.model_id
     if everything:
-        ids = [int(h["_id"]) for h in scan({"match_all": {}}, False)]
+        ids = sorted(int(h["_id"]) for h in scan({"match_all": {}}, False))
     else:
         missing = {int(h["_id"]) for h in scan({"bool": {"must_not": [{"exists": {"field": "text_vector"}}]}}, False)}
         stale = {int(h["_id"]) for h in scan({"exists": {"field": "text_vector"}}, ["enrichment.text.model"])

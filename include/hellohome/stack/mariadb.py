@@ -5,6 +5,7 @@ bootstrapped with least-privilege users whose passwords come from settings.
 """
 from __future__ import annotations
 
+import base64
 import getpass
 import os
 import secrets
@@ -65,10 +66,16 @@ log_bin_trust_function_creators = ON
 """
 
 
+def _new_secret(name: str) -> str:
+    if name == "airflow_fernet_key":  # Fernet wants 32 url-safe base64 bytes, padding included
+        return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+    return secrets.token_urlsafe(24)
+
+
 def ensure_secrets(settings: Settings) -> Settings:
     """Generate random passwords for any unset secret into .stack/secrets.env (0600); returns
     `settings` with them filled in (every other field as the caller had it)."""
-    missing = {name: secrets.token_urlsafe(24) for name in SECRET_FIELDS if getattr(settings, name) is None}
+    missing = {name: _new_secret(name) for name in SECRET_FIELDS if getattr(settings, name) is None}
     if not missing:
         return settings
     path = settings.stack_dir / "secrets.env"

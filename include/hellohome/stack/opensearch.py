@@ -100,6 +100,9 @@ def _launch(settings: Settings, proc: ManagedProcess) -> None:
         # one refresh thread per shard of an index (the default is half the cores: one here), so
         # a refresh of a 2-shard index does not run its shards one after the other
         "thread_pool.refresh.max": max(2, settings.index_shards),
+        # a write to a dropped version must fail, not create a default-mapped index of that name
+        # (system indexes, dot-prefixed, may still be created by plugins)
+        "action.auto_create_index": "+.*,-*",
     }
     config = _config_dir(settings, install_dir)
     # OpenSearch refuses to run as root: as root, it runs as a system user owning only its own folder

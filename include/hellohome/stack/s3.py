@@ -22,7 +22,8 @@ def client(settings: Settings):
 
 
 def buckets(settings: Settings) -> list[str]:
-    return [b.strip() for b in settings.s3_buckets.split(",") if b.strip()]
+    listed = [b.strip() for b in settings.s3_buckets.split(",") if b.strip()]
+    return list(dict.fromkeys([*listed, settings.quality_bucket, settings.rejects_bucket]))
 
 
 def ping(settings: Settings) -> bool:

@@ -55,11 +55,13 @@ def _locked(exc: BaseException) -> bool:
 
 
 class Indexer:
-    def __init__(self, settings: Settings, group_id: str | None = None):
+    def __init__(self, settings: Settings, group_id: str | None = None, properties_index: str | None = None):
+        """`properties_index`: write listings there instead of the write alias (a reindex catching
+        a version up before it goes live)."""
         self.settings = settings
         self.topics = change_topics(settings.db_name)
         self.dlq = dlq_topic(settings.db_name)
-        self.alias = indexes.write_alias("properties", settings.index_prefix)
+        self.alias = properties_index or indexes.write_alias("properties", settings.index_prefix)
         self.profiles_alias = indexes.write_alias("user_profiles", settings.index_prefix)
         self.search = indexes.client(settings)
         self.engine = get_engine(settings, "readonly")

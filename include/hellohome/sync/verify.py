@@ -25,11 +25,13 @@ class ParityReport:
         return not (self.missing or self.stale or self.extra)
 
 
-def verify(settings: Settings, page_size: int = 5000) -> ParityReport:
+def verify(settings: Settings, page_size: int = 5000, index: str | None = None) -> ParityReport:
+    """`index`: a concrete version (a reindex checks its new one before it goes live); default the
+    read alias."""
     client = indexes.client(settings)
-    alias = indexes.read_alias("properties", settings.index_prefix)
+    alias = index or indexes.read_alias("properties", settings.index_prefix)
     indexed = {}
-    if client.indices.exists_alias(name=alias):  # no index yet: everything is missing
+    if client.indices.exists(index=alias):  # no index yet: everything is missing
         client.indices.refresh(index=alias)
         indexed = {  # enrichment (vectors, scores) is added later and is not MariaDB's: left out
             int(hit["_id"]): (hit["_source"].get("source_version"), checksum(hit["_source"]))
