@@ -14,6 +14,8 @@ TEST_ENVIRONMENT = {
     "HH_INDEX_PREFIX": "test-", "HH_INDEXER_GROUP": "hellohome-indexer-test",
     # the stack's enricher would embed every test listing in the background; tests run their own
     "HH_ENRICHER_AUTOSTART": "false",
+    # scheduled DAGs would run in the background of every test; the DAG tests run them themselves
+    "HH_AIRFLOW_DAGS_PAUSED": "true",
 }
 CALLERS_ENVIRONMENT = {name: os.environ.get(name) for name in TEST_ENVIRONMENT}
 os.environ.update(TEST_ENVIRONMENT)

@@ -161,7 +161,8 @@ class Settings(BaseSettings):
         if TEXT_MODEL_DIMS[self.text_model] != self.text_vector_dim:
             raise ValueError(f"HH_TEXT_VECTOR_DIM={self.text_vector_dim} but HH_TEXT_MODEL={self.text_model} "
                              f"gives {TEXT_MODEL_DIMS[self.text_model]}-d vectors")
-        if self.alert_pagerduty_url and self.alert_pagerduty_routing_key is None:
+        if self.alert_pagerduty_url and not (self.alert_pagerduty_routing_key
+                                             and self.alert_pagerduty_routing_key.get_secret_value()):
             raise ValueError("HH_ALERT_PAGERDUTY_ROUTING_KEY: required when HH_ALERT_PAGERDUTY_URL is set")
         return self
 
