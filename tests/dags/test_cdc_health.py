@@ -1,0 +1,51 @@
+"""CDC health over the real connector, consumer groups, DLQ and binlog, and the DAG around it."""
+from __future__ import annotations
+
+import time
+
+import pytest
+from confluent_kafka import Producer
+
+from hellohome.batch.cdc_health import CdcUnhealthy, check, check_and_alert
+from hellohome.cdc.topics import ensure_topics
+from hellohome.stack.mariadb import admin_connect
+from hellohome.sync.indexer import dlq_topic
+from tests.dags.conftest import run_dag
+
+
+def test_a_healthy_pipeline_reports_no_problem_and_the_dag_succeeds(loaded_db, stack, dagbag):
+    report = check(stack, max_lag=1_000_000)
+    assert report.connector_state == "RUNNING" and set(report.task_states.values()) == {"RUNNING"}
+    assert report.consumers_alive == {"indexer": True}  # the enricher is off in the test configuration
+    assert stack.indexer_group in report.lag and report.binlog["needed"]
+    assert report.problems == []
+    state, tasks, run = run_dag(dagbag, "cdc_health", max_lag=1_000_000)
+    assert state == "success", tasks
+
+
+def test_a_new_dead_lettered_message_is_a_problem(stack):
+    topic = dlq_topic(stack.db_name)
+    ensure_topics(stack, [topic])
+    producer = Producer({"bootstrap.servers": stack.kafka_bootstrap})
+    producer.produce(topic, key=b"42", value=b'{"error": "test poison"}')
+    producer.flush(10)
+    report = check(stack, window_s=120, max_lag=1_000_000)
+    assert report.dlq_new >= 1
+    assert any("dead-lettered" in p for p in report.problems)
+    with pytest.raises(CdcUnhealthy, match="dead-lettered"):
+        check_and_alert(stack, window_s=120, max_lag=1_000_000)
+    # outside the window it is history, not news
+    later = check(stack, window_s=60, max_lag=1_000_000, now_s=time.time() + 3600)
+    assert later.dlq_new == 0
+
+
+def test_binlog_retention_at_risk_when_the_connector_stalls_on_a_rotated_file(stack):
+    with admin_connect(stack) as conn, conn.cursor() as cur:
+        cur.execute("FLUSH BINARY LOGS")  # the connector's file is no longer the current one
+    now = check(stack, max_lag=1_000_000)
+    if now.binlog["needed"] == now.binlog["current"]:
+        pytest.skip("the connector already moved to the new binlog file")
+    assert not any("retention" in p for p in now.problems)
+    stalled = check(stack, max_lag=1_000_000, now_s=time.time() + now.binlog["expire_s"])
+    assert any(p.startswith(f"binlog retention at risk: the connector still reads {now.binlog['needed']}")
+               for p in stalled.problems)
