@@ -112,6 +112,11 @@ def up(load_data: Annotated[bool, typer.Option("--load/--no-load", help="load th
     settings = get_settings()
     console.print(f"search page: http://127.0.0.1:{settings.api_port}/  API docs: "
                   f"http://127.0.0.1:{settings.api_port}/docs  (writes need `hellohome apikey create`)")
+    if settings.airflow_autostart:
+        from hellohome.stack import airflow
+
+        console.print(f"Airflow: {airflow.url(settings)}/  log in as {settings.airflow_admin_user!r}, password: "
+                      f"HH_AIRFLOW_ADMIN_PASSWORD in {settings.stack_dir / 'secrets.env'}")
 
 
 def _rebuild_if_outdated() -> None:

@@ -15,19 +15,24 @@ DAGS = Path(__file__).resolve().parents[2] / "dags"
 
 @pytest.fixture(scope="session")
 def airflow_env(stack):
-    """Airflow's environment, set before the first `import airflow` (it reads its config then).
-    The stack's scheduler is stopped meanwhile: it would also run the queued tasks of a
-    `dag.test()` run, in its own process and configuration (seen: a reindex task of the test
-    run reading the demo schema)."""
+    """Airflow's environment, set before the first `import airflow` (it reads its config then)."""
     os.environ.update(airflow.environment(stack))
-    was_running = airflow.SCHEDULER.stop(stack)
-    yield stack
+    return stack
+
+
+@pytest.fixture(scope="package")
+def scheduler_stopped(airflow_env):
+    """The stack's scheduler is stopped while these tests run DAGs with `dag.test()`: it would also
+    run the queued tasks of such a run, in its own process and configuration (seen: a reindex task
+    of the test run reading the demo schema). Started again after the last DAG test."""
+    was_running = airflow.SCHEDULER.stop(airflow_env)
+    yield airflow_env
     if was_running:
         airflow.SCHEDULER.start(reload_settings())
 
 
-@pytest.fixture(scope="session")
-def dagbag(airflow_env):
+@pytest.fixture(scope="package")
+def dagbag(scheduler_stopped):
     from airflow.dag_processing.dagbag import DagBag
 
     return DagBag(str(DAGS))

@@ -36,3 +36,29 @@ def test_every_param_has_a_type_and_a_description(dagbag):
         for name in dag.params:
             param = dag.params.get_param(name)
             assert param.schema.get("type") and param.description, (dag_id, name, param.schema)
+
+
+def test_the_airflow_ui_lists_every_dag_for_the_logged_in_admin(stack):
+    """What `make up` promises: the api-server answers, the login works, the dag-processor has
+    parsed every file without import errors."""
+    import time
+
+    import requests
+
+    from hellohome.stack import airflow
+
+    base = airflow.url(stack)
+    token = requests.post(f"{base}/auth/token", timeout=10, json={
+        "username": stack.airflow_admin_user, "password": stack.secret("airflow_admin_password")})
+    assert token.status_code in (200, 201), token.text
+    headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+    deadline, listed = time.monotonic() + 90, set()
+    while time.monotonic() < deadline and not EXPECTED <= listed:
+        listed = {d["dag_id"] for d in requests.get(f"{base}/api/v2/dags", headers=headers, timeout=10).json()["dags"]}
+        time.sleep(2)
+    assert EXPECTED <= listed
+    errors = requests.get(f"{base}/api/v2/importErrors", headers=headers, timeout=10).json()
+    assert errors["total_entries"] == 0, errors
+    wrong = requests.post(f"{base}/auth/token", timeout=10, json={"username": stack.airflow_admin_user,
+                                                                     "password": "not-the-password"})
+    assert wrong.status_code in (401, 403)
