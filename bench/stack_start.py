@@ -4,8 +4,9 @@
     HH_CACHE_DIR=/tmp/empty .venv/bin/python -m bench.stack_start --case fresh   # downloads included
 
 Every service of today's stack, the supervised indexer, enricher and API included (and supervisord
-with its restarter); memory is the peak RSS of each service's process tree after --settle-s. Each run
-is kept: bench/results/stack_start/<time>-<commit>.json.
+with its restarter, and Airflow with its PostgreSQL); memory is the peak RSS of each service's process
+tree after --settle-s, and the stack's total PSS (shared pages counted once: gunicorn workers and
+Airflow's forked task workers share most of theirs, so the RSS sum overstates). Each run is kept: bench/results/stack_start/<time>-<commit>.json.
 """
 from __future__ import annotations
 
@@ -24,16 +25,23 @@ def _tree(pid: int) -> set[psutil.Process]:
     return {proc, *proc.children(recursive=True)}
 
 
-def stack_rss_mb(settings) -> dict[str, float]:
-    rss, counted = {}, set()
+def stack_trees(settings) -> dict[str, set[psutil.Process]]:
+    trees, counted = {}, set()
     for row in services.status(settings):
         if row["pid"]:
-            tree = _tree(row["pid"])
-            counted |= tree
-            rss[row["service"]] = sum(p.memory_info().rss for p in tree) / 2**20
+            trees[row["service"]] = _tree(row["pid"])
+            counted |= trees[row["service"]]
     if pid := supervisor.process(settings).pid():  # supervisord and its restarter, not their programs
-        rss["supervisord"] = sum(p.memory_info().rss for p in _tree(pid) - counted) / 2**20
-    return rss
+        trees["supervisord"] = _tree(pid) - counted
+    return trees
+
+
+def stack_rss_mb(settings) -> dict[str, float]:
+    return {name: sum(p.memory_info().rss for p in tree) / 2**20 for name, tree in stack_trees(settings).items()}
+
+
+def stack_pss_mb(settings) -> float:
+    return sum(p.memory_full_info().pss for tree in stack_trees(settings).values() for p in tree) / 2**20
 
 
 def main() -> None:
@@ -48,18 +56,20 @@ def main() -> None:
     took = services.up(settings)
     total = time.perf_counter() - started
     time.sleep(args.settle_s)
-    peak = {}
+    peak, pss = {}, 0.0
     for _ in range(10):  # sample for a few seconds, keep the max per service
         for service, mb in stack_rss_mb(settings).items():
             peak[service] = max(peak.get(service, 0.0), mb)
+        pss = max(pss, stack_pss_mb(settings))
         time.sleep(0.5)
     row = {"case": args.case, "total_s": round(total, 1),
            **{f"{k}_s": round(v, 1) for k, v in took.items()},
-           "rss_total_mb": round(sum(peak.values())), **{f"{k}_rss_mb": round(v) for k, v in peak.items()}}
+           "rss_total_mb": round(sum(peak.values())), "pss_total_mb": round(pss), **{f"{k}_rss_mb": round(v) for k, v in peak.items()}}
     save("stack_start", {"heap_mb": {"kafka": settings.kafka_heap_mb, "connect": settings.connect_heap_mb,
                                       "opensearch": settings.opensearch_heap_mb},
                          "mariadb_buffer_pool_mb": settings.mariadb_buffer_pool_mb,
-                         "enricher": settings.enricher_autostart, "settle_s": args.settle_s}, [row], conditions)
+                         "enricher": settings.enricher_autostart, "airflow": settings.airflow_autostart,
+                         "airflow_parallelism": settings.airflow_parallelism, "settle_s": args.settle_s}, [row], conditions)
 
 
 if __name__ == "__main__":

@@ -128,8 +128,8 @@ function renderMap(hits) {
 async function showSimilar(id) {
   try {
     const r = await api(`/api/v1/properties/${id}/similar?size=10`);
-    $("summary").textContent = `Listings similar to ${id}`;
     render({...last, hits: r.hits.map((h) => ({...h, highlight: {}})), total: r.hits.length, interpretation: last.interpretation});
+    $("summary").textContent = `Listings similar to ${id}`;  // after render(), which writes the search's summary
   } catch (e) { $("summary").textContent = "Similar listings: " + e.message; }
 }
 

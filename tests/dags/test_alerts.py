@@ -94,7 +94,7 @@ probe()
 """
 
 
-def test_a_task_that_fails_for_good_pages_through_its_callback(airflow_env, receiver, task_settings, tmp_path,
+def test_a_task_that_fails_for_good_pages_through_its_callback(scheduler_stopped, receiver, task_settings, tmp_path,
                                                                monkeypatch):
     from airflow.dag_processing.dagbag import DagBag
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hellohome.alerts import task_failed
 
-EXPECTED = {"reindex", "data_quality", "cdc_health", "embedding_refresh"}
+EXPECTED = {"reindex", "data_quality", "cdc_health", "embedding_refresh", "ingest_listings"}
 
 
 def test_every_dag_imports_without_errors_or_warnings(dagbag):

@@ -112,11 +112,17 @@ def _index_parity(settings: Settings, conn, sample: int) -> tuple[pd.DataFrame, 
     return counts, pd.DataFrame(rows, columns=["id", "in_index", "matches_mariadb", "text_vector_dim"])
 
 
-def suites(settings: Settings):
-    """name -> expectations (GX classes are imported here: `import great_expectations` takes seconds)."""
+def expectations():
+    """GX's expectation classes (imported on use: `import great_expectations` takes seconds)."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
 
-    e = gx.expectations
+    return gx.expectations
+
+
+def suites(settings: Settings):
+    """name -> expectations."""
+    e = expectations()
     return {
         "properties": [
             e.ExpectColumnValuesToNotBeNull(column="id"), e.ExpectColumnValuesToBeUnique(column="id"),
@@ -161,35 +167,48 @@ def docs_dir(settings: Settings) -> Path:
     return project_dir(settings) / "gx" / "uncommitted" / "data_docs" / "local_site"
 
 
-def validate(settings: Settings, data: dict[str, pd.DataFrame], upload: bool = True) -> QualityReport:
-    """Run every suite over its frame, update the Data Docs, copy them to S3; fail on any failure."""
+def _context(settings: Settings):
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
 
-    context = gx.get_context(mode="file", project_root_dir=str(project_dir(settings)))
+    return gx, gx.get_context(mode="file", project_root_dir=str(project_dir(settings)))
+
+
+def gx_validate(settings: Settings, name: str, data: pd.DataFrame, expectations: list,
+                report: QualityReport | None = None) -> QualityReport:
+    """One suite (`name`) over one frame through a checkpoint that updates the Data Docs; the
+    failures are added to `report` (a new one by default)."""
+    gx, context = _context(settings)
+    report = report or QualityReport(success=True, docs_dir=str(docs_dir(settings)))
     source = context.data_sources.add_or_update_pandas("hellohome")
+    asset = next((a for a in source.assets if a.name == name), None) or source.add_dataframe_asset(name)
+    batch = next((b for b in asset.batch_definitions if b.name == "whole"), None) \
+        or asset.add_batch_definition_whole_dataframe("whole")
+    suite = context.suites.add_or_update(gx.ExpectationSuite(name=name, expectations=expectations))
+    definition = context.validation_definitions.add_or_update(gx.ValidationDefinition(name=name, data=batch,
+                                                                                      suite=suite))
+    checkpoint = context.checkpoints.add_or_update(gx.Checkpoint(
+        name=name, validation_definitions=[definition], result_format="SUMMARY",
+        actions=[gx.checkpoint.UpdateDataDocsAction(name="data_docs")]))
+    result = checkpoint.run(batch_parameters={"dataframe": data})
+    for run in result.run_results.values():
+        for outcome in run.results:
+            report.evaluated += 1
+            if not outcome.success:
+                report.success = False
+                report.failures.append({
+                    "suite": name, "expectation": outcome.expectation_config.type,
+                    "column": outcome.expectation_config.kwargs.get("column"),
+                    "unexpected": outcome.result.get("unexpected_count"),
+                    "examples": [str(v) for v in (outcome.result.get("partial_unexpected_list") or [])[:5]]})
+    return report
+
+
+def validate(settings: Settings, data: dict[str, pd.DataFrame], upload: bool = True) -> QualityReport:
+    """Run every suite over its frame, update the Data Docs, copy them to S3; fail on any failure."""
     report = QualityReport(success=True, docs_dir=str(docs_dir(settings)))
     for name, expectations in suites(settings).items():
-        asset = next((a for a in source.assets if a.name == name), None) or source.add_dataframe_asset(name)
-        batch = next((b for b in asset.batch_definitions if b.name == "whole"), None) \
-            or asset.add_batch_definition_whole_dataframe("whole")
-        suite = context.suites.add_or_update(gx.ExpectationSuite(name=name, expectations=expectations))
-        definition = context.validation_definitions.add_or_update(gx.ValidationDefinition(name=name, data=batch,
-                                                                                          suite=suite))
-        checkpoint = context.checkpoints.add_or_update(gx.Checkpoint(
-            name=name, validation_definitions=[definition], result_format="SUMMARY",
-            actions=[gx.checkpoint.UpdateDataDocsAction(name="data_docs")]))
-        result = checkpoint.run(batch_parameters={"dataframe": data[name]})
-        for run in result.run_results.values():
-            for outcome in run.results:
-                report.evaluated += 1
-                if not outcome.success:
-                    report.success = False
-                    report.failures.append({
-                        "suite": name, "expectation": outcome.expectation_config.type,
-                        "column": outcome.expectation_config.kwargs.get("column"),
-                        "unexpected": outcome.result.get("unexpected_count"),
-                        "examples": [str(v) for v in (outcome.result.get("partial_unexpected_list") or [])[:5]]})
+        gx_validate(settings, name, data[name], expectations, report)
     if upload:
         report.s3_prefix = _upload(settings, report)
     if not report.success:

@@ -25,9 +25,10 @@ class ParityReport:
         return not (self.missing or self.stale or self.extra)
 
 
-def verify(settings: Settings, page_size: int = 5000, index: str | None = None) -> ParityReport:
+def verify(settings: Settings, page_size: int = 5000, index: str | None = None,
+           source: str | None = None) -> ParityReport:
     """`index`: a concrete version (a reindex checks its new one before it goes live); default the
-    read alias."""
+    read alias. `source`: only the listings of that dataset (an ingest waits for its city)."""
     client = indexes.client(settings)
     alias = index or indexes.read_alias("properties", settings.index_prefix)
     indexed = {}
@@ -35,7 +36,7 @@ def verify(settings: Settings, page_size: int = 5000, index: str | None = None) 
         client.indices.refresh(index=alias)
         indexed = {  # enrichment (vectors, scores) is added later and is not MariaDB's: left out
             int(hit["_id"]): (hit["_source"].get("source_version"), checksum(hit["_source"]))
-            for hit in helpers.scan(client, index=alias, query={"query": {"match_all": {}}},
+            for hit in helpers.scan(client, index=alias, query={"query": {"term": {"source": source}} if source else {"match_all": {}}},
                                     _source_excludes=list(ENRICHED), size=2000)
         }
     report, after = ParityReport(), 0
@@ -46,6 +47,8 @@ def verify(settings: Settings, page_size: int = 5000, index: str | None = None) 
         if last is None:
             break
         for pid, doc in docs.items():
+            if source and doc["source"] != source:
+                continue
             report.checked += 1
             found = indexed.pop(pid, None)
             if found is None:
