@@ -18,7 +18,9 @@ from hellohome.stack import s3
 from tests.dags.conftest import run_dag
 
 SOURCE = "porto_test_2024_06"
-OFFSET = 3_000_000_000_000_000_000  # ids of their own: the Edinburgh rows they come from are loaded too
+# ids of their own (the Edinburgh rows they come from are loaded too), below the range reserved for
+# generated listings (>= 3e18)
+OFFSET = 1_500_000_000_000_000_000
 ROWS = 150
 EMPTY_PRICES = 5
 
