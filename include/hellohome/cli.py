@@ -157,6 +157,19 @@ def down() -> None:
     stack_down()
 
 
+@app.command("airflow", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def airflow_cli(ctx: typer.Context) -> None:
+    """Run Airflow's own CLI with the stack's Airflow environment, e.g. `hellohome airflow dags list`
+    or `hellohome airflow dags test reindex` (the metadata database, DAGs folder and connections
+    the stack's Airflow uses)."""
+    import os
+
+    from hellohome.stack import airflow
+
+    binary = str(Path(sys.executable).with_name("airflow"))
+    os.execve(binary, [binary, *ctx.args], {**os.environ, **airflow.environment(get_settings())})
+
+
 # ---------------------------------------------------------------- enrichment
 @enrich_app.command("refresh")
 def enrich_refresh(everything: Annotated[bool, typer.Option("--all", help="re-check every document, not only "

@@ -62,3 +62,16 @@ def test_the_airflow_ui_lists_every_dag_for_the_logged_in_admin(stack):
     wrong = requests.post(f"{base}/auth/token", timeout=10, json={"username": stack.airflow_admin_user,
                                                                      "password": "not-the-password"})
     assert wrong.status_code in (401, 403)
+
+
+def test_hellohome_airflow_runs_the_airflow_cli_against_the_stack(stack):
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    cli = Path(sys.executable).with_name("hellohome")
+    listed = subprocess.run([str(cli), "airflow", "dags", "list", "--output", "json"], capture_output=True, text=True,
+                            timeout=120)
+    assert listed.returncode == 0, listed.stderr[-2000:]
+    assert EXPECTED <= {d["dag_id"] for d in json.loads(listed.stdout[listed.stdout.index("["):])}
