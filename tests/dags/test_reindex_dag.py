@@ -66,3 +66,10 @@ def test_reindex_swaps_with_zero_downtime_and_rolls_back(loaded_db, stack, dagba
         state, tasks, _ = run_dag(dagbag, "reindex", rollback=True)
         assert state == "success" and tasks["rollback"] == "success" and tasks["start"] == "skipped"
         assert indexes.current(client, "properties", PREFIX) == before
+
+        # v3 goes live with keep_days=0: v1 is older than the rollback target v2 and goes; v2 stays
+        state, tasks, _ = run_dag(dagbag, "reindex", parallel_ranges=1, keep_days=0)
+        assert state == "success", tasks
+        assert [name for _, name in indexes.versions(client, "properties", PREFIX)] == [
+            f"{PREFIX}properties_v2", f"{PREFIX}properties_v3"]
+        assert indexes.current(client, "properties", PREFIX) == f"{PREFIX}properties_v3"

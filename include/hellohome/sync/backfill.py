@@ -159,15 +159,22 @@ def go_live(settings: Settings, build: Build) -> None:
     indexes.swap(indexes.client(settings), "properties", build.index, settings.index_prefix)
 
 
+def _older_than_live(client, settings: Settings) -> tuple[str | None, list[str]]:
+    """(the live version, the versions built before it, oldest first)."""
+    live = indexes.current(client, "properties", settings.index_prefix)
+    live_v = int(live.rsplit("_v", 1)[1]) if live else None
+    return live, [name for v, name in indexes.versions(client, "properties", settings.index_prefix)
+                  if live_v is not None and v < live_v]
+
+
 def prune(settings: Settings, keep_days: float, now_ms: int | None = None) -> list[str]:
-    """Drop properties versions that no alias points at and that were created more than
-    `keep_days` ago, except the newest of them (the rollback target); returns the dropped names."""
+    """Drop versions older than the live one that were created more than `keep_days` ago, except
+    the newest of them (the rollback target); returns the dropped names. Versions newer than the
+    live one (a build in progress, or one rolled back from) are left alone."""
     client = indexes.client(settings)
     now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
-    live = indexes.current(client, "properties", settings.index_prefix)
-    idle = [name for _, name in indexes.versions(client, "properties", settings.index_prefix) if name != live]
     dropped = []
-    for name in idle[:-1]:
+    for name in _older_than_live(client, settings)[1][:-1]:
         created = int(client.indices.get_settings(index=name)[name]["settings"]["index"]["creation_date"])
         if now_ms - created > keep_days * DAY_MS:
             indexes.drop(client, name)
@@ -178,9 +185,7 @@ def prune(settings: Settings, keep_days: float, now_ms: int | None = None) -> li
 def rollback(settings: Settings) -> str:
     """Swap back to the newest version older than the live one; returns its name."""
     client = indexes.client(settings)
-    live = indexes.current(client, "properties", settings.index_prefix)
-    older = [name for v, name in indexes.versions(client, "properties", settings.index_prefix)
-             if live and v < int(live.rsplit("_v", 1)[1])]
+    live, older = _older_than_live(client, settings)
     if not older:
         raise HelloHomeError(f"rollback: no version older than {live} is kept; nothing to roll back to")
     indexes.swap(client, "properties", older[-1], settings.index_prefix)
