@@ -29,6 +29,7 @@ from sqlalchemy import bindparam, text
 
 from bench.common import Conditions, pct, save
 from bench.knn_scale import real_vectors, recall_at_10, text_queries
+from hellohome.cdc.consumer import start_at_end
 from hellohome.config import get_settings
 from hellohome.db.engine import get_engine
 from hellohome.enrich.enricher import Enricher
@@ -189,9 +190,9 @@ def lag(settings, writes_per_s: float, seconds: float) -> dict:
                                      "ORDER BY RAND(7) LIMIT :n"), {"n": int(writes_per_s * seconds)}).scalars())
         originals = dict(conn.execute(text("SELECT id, description FROM properties WHERE id IN :ids").bindparams(
             bindparam("ids", expanding=True)), {"ids": ids or [0]}).all())
-    runner = threading.Thread(target=enricher.run, kwargs={"offset_reset": "latest"}, daemon=True)
+    start_at_end(settings, enricher.group_id, enricher.topics())  # the new group reads only what comes next
+    runner = threading.Thread(target=enricher.run, daemon=True)
     runner.start()
-    time.sleep(10)  # joins the group and gets its partitions (a new group starts at the end of the topics)
     engine, committed, expected, seen = get_engine(settings, "app"), {}, {}, {}
     writing = threading.Event()
     writing.set()

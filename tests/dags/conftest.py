@@ -53,7 +53,17 @@ def task_settings(monkeypatch):
 
 def run_dag(dagbag, dag_id: str, **conf):
     """One run of the DAG in this process; returns (state, {task_id or task_id[map_index]: state}, run)."""
-    run = dagbag.dags[dag_id].test(run_conf=conf or None)
+    dag = dagbag.dags[dag_id]
+    # in-process runs merge the run's conf into the DAG's and tasks' own Param objects (a worker
+    # parses the DAG afresh for each task, so it never sees this): without the reset, a later run
+    # of the same DAG would inherit this run's conf (seen: a build run taking the rollback branch)
+    params = [p for holder in (dag, *dag.tasks) for _, p in holder.params.items()]
+    defaults = [p.value for p in params]
+    try:
+        run = dag.test(run_conf=conf or None)
+    finally:
+        for param, value in zip(params, defaults, strict=True):
+            param.value = value
     states = {(ti.task_id if ti.map_index < 0 else f"{ti.task_id}[{ti.map_index}]"): ti.state
               for ti in run.get_task_instances()}
     return run.state, states, run

@@ -110,3 +110,18 @@ def poll_loop(consumer: ChangeConsumer, worker: BatchWorker, *, batch_max: int, 
             worker.drain()
         finally:
             consumer.close()
+
+
+def start_at_end(settings: Settings, group_id: str, topics: list[str]) -> None:
+    """Commit the current end of every partition of `topics` for `group_id`, so that a consumer of
+    this group starts exactly with what is written next. A new group's "latest" is only resolved
+    after it has joined: a write made in between would be skipped (seen in a test)."""
+    consumer = Consumer({"bootstrap.servers": settings.kafka_bootstrap, "group.id": group_id,
+                         "enable.auto.commit": False, "log_level": 3})
+    try:
+        metadata = consumer.list_topics(timeout=10)
+        ends = [TopicPartition(topic, p, consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1])
+                for topic in topics for p in metadata.topics[topic].partitions]
+        consumer.commit(offsets=ends, asynchronous=False)
+    finally:
+        consumer.close()

@@ -84,10 +84,13 @@ class Enricher:
     def stop(self, *_args) -> None:
         self.stopping = True
 
-    def run(self, idle_exit_s: float | None = None, batch_max: int = 256, offset_reset: str = "earliest") -> None:
-        """offset_reset: where a new group starts ("latest" skips history, for measurements)."""
-        topics = [change_topic(self.settings.db_name, t) for t in ("properties", "property_images")]
-        self.consumer = ChangeConsumer(self.settings, self.group_id, topics, offset_reset=offset_reset)
+    def topics(self) -> list[str]:
+        return [change_topic(self.settings.db_name, t) for t in ("properties", "property_images")]
+
+    def run(self, idle_exit_s: float | None = None, batch_max: int = 256) -> None:
+        """A new group starts at the beginning of the topics; to skip history (measurements), commit
+        the end first: `cdc.consumer.start_at_end(settings, group_id, enricher.topics())`."""
+        self.consumer = ChangeConsumer(self.settings, self.group_id, self.topics())
         self.embedder.model()  # load before the first batch, not inside its latency
         log.info("enricher started", extra={"fields": {"model": self.embedder.model_id, "group": self.group_id}})
         try:
