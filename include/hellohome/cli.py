@@ -184,6 +184,21 @@ def enrich_refresh(everything: Annotated[bool, typer.Option("--all", help="re-ch
     console.print(", ".join(f"{k} {v:,}" for k, v in totals.items()) or "nothing to enrich")
 
 
+@enrich_app.command("scores")
+def enrich_scores(quota: Annotated[int | None, typer.Option(min=0, help="requests per provider today "
+                                                            "(default HH_PROVIDER_DAILY_QUOTA)")] = None,
+                  limit: Annotated[int | None, typer.Option(min=1, help="at most this many expired answers")] = None) -> None:
+    """Re-fetch third-party scores past their TTL within each provider's daily quota (the
+    enrichment_refresh DAG's work) and print what happened per provider."""
+    from hellohome.batch.enrichment import refresh_scores
+
+    report = refresh_scores(get_settings(), per_day=quota, limit=limit)
+    for name, counts in report["providers"].items():
+        console.print(f"{name}: " + ", ".join(f"{k} {v:,}" for k, v in counts.items() if v))
+    console.print(f"places expired {report['places_expired']:,}, refreshed {report['places_refreshed']:,}; "
+                  f"documents updated {report['documents_updated']:,}")
+
+
 # ---------------------------------------------------------------- api keys
 @key_app.command("create")
 def apikey_create(name: Annotated[str, typer.Argument(help="who or what uses the key")],

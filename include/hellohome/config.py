@@ -128,6 +128,7 @@ class Settings(BaseSettings):
     provider_timeout_s: float = 3.0
     provider_rate_per_s: float = 5.0  # per provider and process
     provider_ttl_h: float = 24.0
+    provider_daily_quota: int = Field(5000, ge=0)  # requests per provider and UTC day (Walk Score's free tier)
     provider_geo_precision: int = 3  # decimals of lat/lon in the cache key (~110 m): neighbours share a call
     # Airflow (the batch side, dags/) and its metadata database: a project-owned PostgreSQL
     postgres_port: int = 5433

@@ -8,7 +8,7 @@ from hellohome.db.models import Base
 from hellohome.stack.schemas import fresh_schema
 
 TABLES = {"users", "user_profiles", "properties", "property_images", "inquiries", "api_keys", "embedding_cache",
-          "provider_cache"}
+          "provider_cache", "provider_calls"}
 
 
 def _owner_engine(settings, name):

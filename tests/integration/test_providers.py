@@ -3,10 +3,8 @@ services are paid and unreachable here): 24 h cache, retries, rate limit, circui
 from __future__ import annotations
 
 import datetime as dt
-import json
 import random
 import time
-from urllib.parse import parse_qs, urlparse
 
 import pytest
 from sqlalchemy import text
@@ -21,35 +19,12 @@ from hellohome.enrich.providers import (
     RateLimit,
     WalkScore,
     cached_fetch,
+    calls_today,
 )
 from hellohome.enrich.scores import Scorer
 from hellohome.search import indexes
-from tests.http_server import QuietHandler, serving
-
-ANSWERS = {
-    "/score": {"status": 1, "walkscore": 98, "description": "Walker's Paradise", "transit": {"score": 100},
-               "bike": {"score": 71}, "snapped_lat": 40.71, "snapped_lon": -74.0},
-    "/nearby-schools": {"schools": [{"name": "PS 1", "rating": 8}, {"name": "PS 2", "rating": 5},
-                                    {"name": "New school", "rating": None}]},
-    "/v1/incidents/stats": [{"total_incidents": 412, "report_types": [{"type": "theft", "count": 300}]}],
-}
-AUTH = {"/score": ("query", "wsapikey"), "/nearby-schools": ("header", "X-API-Key"),
-        "/v1/incidents/stats": ("header", "x-api-key")}
-
-
-class FakeApis(QuietHandler):
-    calls: dict[str, int] = {}
-    failures: dict[str, list[int]] = {}
-
-    def do_GET(self):  # noqa: N802
-        url = urlparse(self.path)
-        FakeApis.calls[url.path] = FakeApis.calls.get(url.path, 0) + 1
-        where, name = AUTH[url.path]
-        key = parse_qs(url.query).get(name, [None])[0] if where == "query" else self.headers.get(name)
-        queued = FakeApis.failures.get(url.path) or []
-        status = queued.pop(0) if queued else (200 if key == "good-key" else 403)
-        self.reply(status, "application/json",
-                   json.dumps(ANSWERS[url.path] if status == 200 else {"error": "nope"}).encode())
+from tests.fake_providers import FakeApis
+from tests.http_server import serving
 
 
 @pytest.fixture(scope="module")
@@ -105,6 +80,15 @@ def test_a_refused_key_is_not_retried_and_is_cached_as_a_failure(fake_apis, engi
     assert values is None and "403" in error and FakeApis.calls["/score"] == 1
     cached_fetch(engine, WalkScore(fake_apis, "bad-key"), key, lat, lon, dt.timedelta(hours=24))
     assert FakeApis.calls["/score"] == 1
+
+
+def test_every_request_counts_against_the_daily_quota_retries_included(fake_apis, engine):
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM provider_calls WHERE provider = 'greatschools'"))
+    FakeApis.failures["/nearby-schools"] = [503, 503]
+    GreatSchools(fake_apis, "good-key", ledger=engine).fetch(40.7, -74.0)
+    GreatSchools(fake_apis, "good-key").fetch(40.7, -74.0)  # no ledger: not counted
+    assert calls_today(engine, "greatschools") == 3 and FakeApis.calls["/nearby-schools"] == 4
 
 
 def test_circuit_breaker_opens_and_closes(fake_apis):

@@ -228,6 +228,17 @@ class ProviderCache(Base):
     expires_at: Mapped[dt.datetime] = mapped_column(MS_TIMESTAMP, nullable=False)
 
 
+class ProviderCalls(Base):
+    """Requests made to a third-party API per UTC day: what its daily quota is checked against."""
+
+    __tablename__ = "provider_calls"
+    __table_args__ = (TABLE_ARGS,)
+
+    provider: Mapped[str] = mapped_column(String(32), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    calls: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
 # Columns whose change must bump properties.version (the trigger; checked by test_migrations).
 PROPERTY_CONTENT_COLUMNS = tuple(
     c.name for c in Property.__table__.columns if c.name not in ("id", "version", "created_at", "updated_at")

@@ -72,20 +72,32 @@ def export(model_dir: Path, target: Path, int8: bool) -> Path:
     return target
 
 
+def tokenizer(model_dir: Path, max_tokens: int):
+    """The model's own fast tokenizer (tokenizer.json) without `transformers`, which pulls in torch
+    (measured: a process holding MiniLM 637 MB RSS with them, 140 MB without). The same ids as
+    AutoTokenizer(truncation=True, max_length), checked by a test; tokenizer.json carries padding
+    and truncation settings of its own: replaced."""
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+    tok.no_padding()
+    tok.enable_truncation(max_tokens)
+    return tok
+
+
 class OnnxEncoder:
     """Tokenise, run the exported transformer, mean-pool over the tokens, normalise: the same steps
     as the sentence-transformers modules of these models (checked: mean pooling only)."""
 
     def __init__(self, model_dir: Path, onnx_path: Path, threads: int = 2):
         import onnxruntime as ort
-        from transformers import AutoTokenizer
 
         pooling = json.loads((model_dir / "1_Pooling" / "config.json").read_text())
         if not pooling.get("pooling_mode_mean_tokens") or sum(v is True for v in pooling.values()) != 1:
             raise ValueError(f"{model_dir}: the ONNX backend implements mean pooling only, not {pooling}")
         self.dimension = int(pooling["word_embedding_dimension"])
         self.max_tokens = int(json.loads((model_dir / "sentence_bert_config.json").read_text())["max_seq_length"])
-        self.tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
+        self.tokenizer = tokenizer(model_dir, self.max_tokens)
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         self.session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
@@ -97,8 +109,10 @@ class OnnxEncoder:
         and without padding no slower (measured: 87 texts/s alone, 75 in batches of 8)."""
         out = np.empty((len(texts), self.dimension), dtype=np.float32)
         for row, text in enumerate(texts):
-            tokens = self.tokenizer(text, truncation=True, max_length=self.max_tokens, return_tensors="np")
-            hidden = self.session.run(None, {n: tokens[n].astype(np.int64) for n in self.inputs})[0][0]
+            encoding = self.tokenizer.encode(text)
+            tokens = {"input_ids": encoding.ids, "attention_mask": encoding.attention_mask,
+                      "token_type_ids": encoding.type_ids}
+            hidden = self.session.run(None, {n: np.array([tokens[n]], dtype=np.int64) for n in self.inputs})[0][0]
             pooled = hidden.mean(axis=0)  # mean over every token: no padding to mask out
             out[row] = pooled / max(float(np.linalg.norm(pooled)), 1e-12)
         return out

@@ -22,7 +22,11 @@ PUT = text("""INSERT INTO provider_cache (provider, geo_key, payload, error, fet
               VALUES (:p, :k, :payload, :error, :now, :expires)
               ON DUPLICATE KEY UPDATE payload = VALUES(payload), error = VALUES(error),
                                       fetched_at = VALUES(fetched_at), expires_at = VALUES(expires_at)""")
+CALLED = text("""INSERT INTO provider_calls (provider, day, calls) VALUES (:p, :day, 1)
+                 ON DUPLICATE KEY UPDATE calls = calls + 1""")
+CALLS = text("SELECT calls FROM provider_calls WHERE provider = :p AND day = :day")
 FAILURE_TTL = dt.timedelta(hours=1)  # a failed call is retried after an hour, not a day
+MAX_REQUESTS = 3  # per fetch: the first try and two retries
 
 
 class ProviderError(Exception):
@@ -86,14 +90,26 @@ class RateLimit:
             time.sleep(delay)
 
 
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def calls_today(engine: Engine, provider: str) -> int:
+    """Requests made to this provider since 00:00 UTC (the quota's day), by every process."""
+    with engine.connect() as conn:
+        return conn.execute(CALLS, {"p": provider, "day": utc_now().date()}).scalar() or 0
+
+
 class HttpProvider:
     name = "http"
+    ledger: Engine | None = None
 
     def __init__(self, base_url: str, key: str, timeout_s: float = 3.0, rate_per_s: float = 5.0,
-                 breaker: CircuitBreaker | None = None):
+                 breaker: CircuitBreaker | None = None, ledger: Engine | None = None):
         self.base_url, self.key, self.timeout_s = base_url.rstrip("/"), key, timeout_s
         self.rate, self.breaker = RateLimit(rate_per_s), breaker or CircuitBreaker()
         self.session = requests.Session()
+        self.ledger = ledger  # where each request is counted against the daily quota
 
     def request(self, lat: float, lon: float) -> requests.Response:
         raise NotImplementedError
@@ -104,13 +120,16 @@ class HttpProvider:
     def _attempt(self, lat: float, lon: float) -> dict:
         """Up to 3 calls, 0.2 s then 0.4 s apart, while the provider is busy or unreachable."""
         for attempt in retrying(lambda exc: isinstance(exc, Retryable), what=f"{self.name} call", cap_s=2,
-                                max_attempts=3, quiet=True):
+                                max_attempts=MAX_REQUESTS, quiet=True):
             with attempt:
                 return self._call(lat, lon)
         raise AssertionError("unreachable: retrying re-raises the last error")
 
     def _call(self, lat: float, lon: float) -> dict:
         self.rate.wait()
+        if self.ledger is not None:
+            with self.ledger.begin() as conn:
+                conn.execute(CALLED, {"p": self.name, "day": utc_now().date()})
         try:
             response = self.request(lat, lon)
         except (requests.ConnectionError, requests.Timeout) as exc:
@@ -183,10 +202,12 @@ class CrimeoMeter(HttpProvider):
         return {"crime_incidents_1km_year": int(stats["total_incidents"])}
 
 
-def configured(settings: Settings) -> dict[str, HttpProvider | None]:
-    """name -> a client, or None where no key is configured (the offline estimate stands in)."""
+def configured(settings: Settings, ledger: Engine | None = None) -> dict[str, HttpProvider | None]:
+    """name -> a client, or None where no key is configured (the offline estimate stands in);
+    with a `ledger`, every request is counted in provider_calls."""
     def make(cls, url, key):
-        return cls(url, key.get_secret_value(), settings.provider_timeout_s, settings.provider_rate_per_s) if key else None
+        return cls(url, key.get_secret_value(), settings.provider_timeout_s, settings.provider_rate_per_s,
+                   ledger=ledger) if key else None
 
     return {"walkscore": make(WalkScore, settings.walkscore_url, settings.walkscore_key),
             "greatschools": make(GreatSchools, settings.greatschools_url, settings.greatschools_key),
@@ -196,7 +217,7 @@ def configured(settings: Settings) -> dict[str, HttpProvider | None]:
 def cached_fetch(engine: Engine, provider: HttpProvider, key: str, lat: float, lon: float,
                  ttl: dt.timedelta) -> tuple[dict | None, str | None]:
     """(fields, error): from the cache while fresh, else one call (whose answer or failure is cached)."""
-    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    now = utc_now()
     with engine.connect() as conn:
         hit = conn.execute(GET, {"p": provider.name, "k": key, "now": now}).first()
     if hit is not None:
@@ -208,8 +229,14 @@ def cached_fetch(engine: Engine, provider: HttpProvider, key: str, lat: float, l
         return None, str(exc)  # not cached: the breaker decides when to try again
     except ProviderError as exc:
         fields, error = None, str(exc)[:500]
-    with engine.begin() as conn:
-        conn.execute(PUT, {"p": provider.name, "k": key, "payload": None if fields is None else json.dumps(fields),
-                           "error": error, "now": now, "expires": now + (ttl if error is None else FAILURE_TTL)})
+    store(engine, provider.name, key, fields, error, ttl)
     return fields, error
+
+
+def store(engine: Engine, provider: str, key: str, fields: dict | None, error: str | None, ttl: dt.timedelta) -> None:
+    """Cache an answer for `ttl`, or a failure for an hour."""
+    now = utc_now()
+    with engine.begin() as conn:
+        conn.execute(PUT, {"p": provider, "k": key, "payload": None if fields is None else json.dumps(fields),
+                           "error": error, "now": now, "expires": now + (ttl if error is None else FAILURE_TTL)})
 

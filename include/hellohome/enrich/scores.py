@@ -18,6 +18,7 @@ FIELDS = {"walkscore": ("walk_score", "transit_score", "bike_score"),
 DENSE = 300  # listings within 500 m at which the offline walkability estimate reaches 100
 CACHED = text("SELECT provider, geo_key, payload, error FROM provider_cache "
               "WHERE geo_key IN :keys AND expires_at > :now").bindparams(bindparam("keys", expanding=True))
+NEVER = dt.datetime(1970, 1, 1)
 
 
 class DensityEstimate(HttpProvider):
@@ -39,7 +40,7 @@ class Scorer:
     def __init__(self, settings: Settings, engine: Engine, client: OpenSearch, alias: str,
                  providers: dict[str, HttpProvider | None] | None = None):
         self.settings, self.engine = settings, engine
-        self.providers = configured(settings) if providers is None else providers
+        self.providers = configured(settings, ledger=engine) if providers is None else providers
         self.estimate = DensityEstimate(client, alias)
         self.ttl = dt.timedelta(hours=settings.provider_ttl_h)
 
@@ -72,11 +73,16 @@ class Scorer:
             results[name] = cached_fetch(self.engine, provider, key, lat, lon, self.ttl) if provider else (None, None)
         return self._assemble(key, results)
 
-    def cached(self, conn: Connection, keys: set[str]) -> dict[str, dict]:
-        """Scores of these locations that the cache holds in full (nothing is fetched)."""
+    def sources(self) -> list[HttpProvider]:
+        """What answers for each score now: the provider's API, or the offline estimate."""
+        return [p for p in (self._source(name)[0] for name in FIELDS) if p is not None]
+
+    def cached(self, conn: Connection, keys: set[str], fresh_only: bool = True) -> dict[str, dict]:
+        """Scores of these locations that the cache holds in full (nothing is fetched); with
+        `fresh_only` off, expired answers count too (a refresh that failed keeps the previous one)."""
         if not keys:
             return {}
-        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        now = dt.datetime.now(dt.UTC).replace(tzinfo=None) if fresh_only else NEVER
         rows: dict[str, dict[str, tuple]] = {}
         for provider, key, payload, error in conn.execute(CACHED, {"keys": sorted(keys), "now": now}):
             rows.setdefault(key, {})[provider] = (json.loads(payload) if isinstance(payload, str) else payload, error)
