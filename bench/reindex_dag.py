@@ -14,6 +14,7 @@ run (verify row by row, swap, catch-up, prune). Each run kept: bench/results/rei
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import time
 
@@ -55,7 +56,8 @@ class AirflowApi:
         return run
 
     def xcom(self, dag_id: str, run_id: str, task_id: str):
-        return self.call("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/return_value")["value"]
+        value = self.call("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/return_value")["value"]
+        return json.loads(value) if isinstance(value, str) else value  # the stored JSON, as stored
 
 
 def cli_round(settings, schema: str, batch_size: int) -> dict:

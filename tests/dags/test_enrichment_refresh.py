@@ -114,8 +114,9 @@ def test_expired_scores_are_refreshed_within_quota_and_written_to_their_document
         assert again["documents_updated"] == 0 and FakeApis.calls == {"/score": 4, "/nearby-schools": 4}
         cli = subprocess.run([str(Path(sys.executable).with_name("hellohome")), "enrich", "scores", "--quota", "6"],
                              capture_output=True, text=True, timeout=120)  # the same, as ops run it by hand
-        assert cli.returncode == 0 and "walkscore: skipped_quota 1" in cli.stdout, cli.stdout + cli.stderr[-2000:]
-        assert "crimeometer: skipped_unconfigured 5" in cli.stdout and "documents updated 0" in cli.stdout
+        printed = cli.stderr  # the CLI's console writes to stderr, as every hellohome command
+        assert cli.returncode == 0 and "walkscore: skipped_quota 1" in printed, printed[-2000:]
+        assert "crimeometer: skipped_unconfigured 5" in printed and "documents updated 0" in printed
 
         more = refresh_scores(settings, per_day=100)
         assert more["providers"]["walkscore"]["refreshed"] == 1 and more["providers"]["greatschools"]["refreshed"] == 4

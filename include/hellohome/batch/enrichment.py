@@ -26,7 +26,7 @@ from hellohome.enrich.providers import (
     store,
     utc_now,
 )
-from hellohome.enrich.scores import Scorer
+from hellohome.enrich.scores import DensityEstimate, Scorer
 from hellohome.search import indexes
 
 log = logging.getLogger("hellohome.enrichment_refresh")
@@ -56,7 +56,7 @@ class Quota:
         self.scorer, self.per_day = scorer, per_day
 
     def allows(self, provider: HttpProvider) -> bool:
-        if provider.ledger is None:  # the offline estimate: no third party is asked
+        if isinstance(provider, DensityEstimate):  # no third party is asked
             return True
         return calls_today(self.scorer.engine, provider.name) + MAX_REQUESTS <= self.per_day
 
