@@ -43,15 +43,27 @@ def test_a_new_dead_lettered_message_is_a_problem(stack):
 
 
 def test_binlog_retention_at_risk_when_the_connector_stalls_on_a_rotated_file(stack):
-    with admin_connect(stack) as conn, conn.cursor() as cur:
-        cur.execute("FLUSH BINARY LOGS")  # the connector's file is no longer the current one
-    now = check(stack, max_lag=1_000_000)
-    if now.binlog["needed"] == now.binlog["current"]:
-        pytest.skip("the connector already moved to the new binlog file")
-    assert not any("retention" in p for p in now.problems)
-    stalled = check(stack, max_lag=1_000_000, now_s=time.time() + now.binlog["expire_s"])
-    assert any(p.startswith(f"binlog retention at risk: the connector still reads {now.binlog['needed']}")
-               for p in stalled.problems)
+    """The connector is stopped (its offsets flushed in the current binlog), then the binlog
+    rotates: it needs a file that is no longer the current one, as a stalled connector would."""
+    name = connector.connector_name(stack, stack.db_name)
+    base = f"{stack.connect_url}/connectors/{name}"
+    requests.put(f"{base}/stop", timeout=30).raise_for_status()
+    try:
+        deadline = time.monotonic() + 60
+        while connector.status(stack, name)["connector"]["state"] != "STOPPED":
+            assert time.monotonic() < deadline, connector.status(stack, name)
+            time.sleep(0.5)
+        with admin_connect(stack) as conn, conn.cursor() as cur:
+            cur.execute("FLUSH BINARY LOGS")
+        now = check(stack, max_lag=1_000_000)
+        assert now.binlog["needed"] != now.binlog["current"], now.binlog
+        assert not any("retention" in p for p in now.problems)
+        stalled = check(stack, max_lag=1_000_000, now_s=time.time() + now.binlog["expire_s"])
+        assert any(p.startswith(f"binlog retention at risk: the connector still reads {now.binlog['needed']}")
+                   for p in stalled.problems), stalled.problems
+    finally:
+        requests.put(f"{base}/resume", timeout=30).raise_for_status()
+        _wait_task(stack, name, "RUNNING")
 
 
 def _task_state(settings, name: str) -> str | None:
