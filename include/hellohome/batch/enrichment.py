@@ -26,7 +26,7 @@ from hellohome.enrich.providers import (
     store,
     utc_now,
 )
-from hellohome.enrich.scores import DensityEstimate, Scorer
+from hellohome.enrich.scores import FIELDS, DensityEstimate, Scorer
 from hellohome.search import indexes
 
 log = logging.getLogger("hellohome.enrichment_refresh")
@@ -105,7 +105,7 @@ def refresh_scores(settings: Settings, per_day: int | None = None, limit: int | 
     scorer = Scorer(settings, engine, client, indexes.read_alias("properties", settings.index_prefix), providers)
     per_day = settings.provider_daily_quota if per_day is None else per_day
     sources = {p.name: p for p in scorer.sources()}
-    known = sorted(set(sources) | {"walkscore", "greatschools", "crimeometer", "walkscore-estimate"})
+    known = sorted(set(sources) | set(FIELDS) | {DensityEstimate.name})  # every provider that may have cached
     ids_by_key, quota = places(scorer), Quota(scorer, per_day)
     with scorer.engine.connect() as conn:
         expired = [(name, key) for name, key in conn.execute(EXPIRED, {"names": known, "now": utc_now()})

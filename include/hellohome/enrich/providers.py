@@ -102,7 +102,6 @@ def calls_today(engine: Engine, provider: str) -> int:
 
 class HttpProvider:
     name = "http"
-    ledger: Engine | None = None
 
     def __init__(self, base_url: str, key: str, timeout_s: float = 3.0, rate_per_s: float = 5.0,
                  breaker: CircuitBreaker | None = None, ledger: Engine | None = None):

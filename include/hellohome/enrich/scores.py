@@ -10,7 +10,7 @@ from opensearchpy import OpenSearch
 from sqlalchemy import Connection, Engine, bindparam, text
 
 from hellohome.config import Settings
-from hellohome.enrich.providers import HttpProvider, cached_fetch, configured, geo_key
+from hellohome.enrich.providers import HttpProvider, cached_fetch, configured, geo_key, utc_now
 
 FIELDS = {"walkscore": ("walk_score", "transit_score", "bike_score"),
           "greatschools": ("school_rating", "schools_nearby"),
@@ -82,7 +82,7 @@ class Scorer:
         `fresh_only` off, expired answers count too (a refresh that failed keeps the previous one)."""
         if not keys:
             return {}
-        now = dt.datetime.now(dt.UTC).replace(tzinfo=None) if fresh_only else NEVER
+        now = utc_now() if fresh_only else NEVER
         rows: dict[str, dict[str, tuple]] = {}
         for provider, key, payload, error in conn.execute(CACHED, {"keys": sorted(keys), "now": now}):
             rows.setdefault(key, {})[provider] = (json.loads(payload) if isinstance(payload, str) else payload, error)
