@@ -16,7 +16,7 @@ from pathlib import Path
 import pymysql
 from pydantic import SecretStr
 
-from hellohome.config import SECRET_FIELDS, Settings
+from hellohome.config import SECRET_FIELDS, Settings, get_settings
 from hellohome.errors import ServiceError
 from hellohome.stack.process import ManagedProcess
 from hellohome.stack.service import ProcessService
@@ -84,6 +84,7 @@ def ensure_secrets(settings: Settings) -> Settings:
         for name, value in missing.items():
             fh.write(f"HH_{name.upper()}={value}\n")
     path.chmod(0o600)
+    get_settings.cache_clear()  # the process's settings were read without them (`hellohome up` reads them next)
     return settings.model_copy(update={name: SecretStr(value) for name, value in missing.items()})
 
 
