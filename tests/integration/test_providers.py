@@ -7,6 +7,7 @@ import random
 import time
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import text
 
 from hellohome.config import get_settings
@@ -20,6 +21,8 @@ from hellohome.enrich.providers import (
     WalkScore,
     cached_fetch,
     calls_today,
+    configured,
+    store,
 )
 from hellohome.enrich.scores import Scorer
 from hellohome.search import indexes
@@ -89,6 +92,34 @@ def test_every_request_counts_against_the_daily_quota_retries_included(fake_apis
     GreatSchools(fake_apis, "good-key", ledger=engine).fetch(40.7, -74.0)
     GreatSchools(fake_apis, "good-key").fetch(40.7, -74.0)  # no ledger: not counted
     assert calls_today(engine, "greatschools") == 3 and FakeApis.calls["/nearby-schools"] == 4
+
+
+def test_the_enricher_stops_asking_when_the_daily_quota_is_spent(fake_apis, engine):
+    """Spent = fewer requests left than a fetch may make (3). A stale answer is then served as it is
+    and stays expired (for enrichment_refresh); a place never asked gets a cached failure."""
+    today, ttl = dt.datetime.now(dt.UTC).date(), dt.timedelta(hours=24)
+    settings = get_settings().model_copy(update={"provider_daily_quota": 10, "walkscore_key": SecretStr("good-key"),
+                                                 "walkscore_url": fake_apis})
+    provider = configured(settings, ledger=engine)["walkscore"]
+    assert provider.daily_quota == 10
+    (lat, lon, fresh_key), (lat2, lon2, stale_key) = somewhere(), somewhere()
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM provider_calls WHERE provider = 'walkscore'"))
+        conn.execute(text("INSERT INTO provider_calls (provider, day, calls) VALUES ('walkscore', :d, 7)"), {"d": today})
+    assert cached_fetch(engine, provider, fresh_key, lat, lon, ttl)[1] is None  # 7 + 3 <= 10: asked
+    assert FakeApis.calls["/score"] == 1 and calls_today(engine, "walkscore") == 8
+    old = {"walk_score": 12, "transit_score": 3, "bike_score": 4}
+    store(engine, "walkscore", stale_key, old, None, dt.timedelta(hours=-1))  # expired an hour ago
+    assert cached_fetch(engine, provider, stale_key, lat2, lon2, ttl) == (old, None)  # 8 + 3 > 10
+    lat3, lon3, never_key = somewhere()
+    assert cached_fetch(engine, provider, never_key, lat3, lon3, ttl) == (None, "daily quota of 10 requests spent")
+    assert FakeApis.calls["/score"] == 1 and calls_today(engine, "walkscore") == 8
+    assert provider.breaker.state == "closed"  # a spent quota is not a provider failure
+    with engine.connect() as conn:
+        expired = dict(conn.execute(text("SELECT geo_key, expires_at < UTC_TIMESTAMP() FROM provider_cache "
+                                         "WHERE provider = 'walkscore' AND geo_key IN (:a, :b)"),
+                                    {"a": stale_key, "b": never_key}).all())
+    assert expired == {stale_key: 1, never_key: 0}  # the failure is cached for an hour
 
 
 def test_circuit_breaker_opens_and_closes(fake_apis):

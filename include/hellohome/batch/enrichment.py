@@ -17,15 +17,7 @@ from sqlalchemy import bindparam, text
 
 from hellohome.config import Settings
 from hellohome.db.engine import get_engine
-from hellohome.enrich.providers import (
-    MAX_REQUESTS,
-    CircuitOpen,
-    HttpProvider,
-    ProviderError,
-    calls_today,
-    store,
-    utc_now,
-)
+from hellohome.enrich.providers import CircuitOpen, HttpProvider, ProviderError, QuotaSpent, store, utc_now
 from hellohome.enrich.scores import FIELDS, DensityEstimate, Scorer
 from hellohome.search import indexes
 
@@ -49,24 +41,12 @@ def places(scorer: Scorer) -> dict[str, list[int]]:
     return out
 
 
-class Quota:
-    """What is left of a provider's requests today; estimates from local data are free."""
-
-    def __init__(self, scorer: Scorer, per_day: int):
-        self.scorer, self.per_day = scorer, per_day
-
-    def allows(self, provider: HttpProvider) -> bool:
-        if isinstance(provider, DensityEstimate):  # no third party is asked
-            return True
-        return calls_today(self.scorer.engine, provider.name) + MAX_REQUESTS <= self.per_day
-
-
-def refresh_place(provider: HttpProvider, key: str, scorer: Scorer, quota: Quota) -> str:
-    if not quota.allows(provider):
-        return "skipped_quota"
+def refresh_place(provider: HttpProvider, key: str, scorer: Scorer) -> str:
     lat, lon = (float(x) for x in key.split(","))
     try:
-        fields = provider.fetch(lat, lon)
+        fields = provider.fetch(lat, lon)  # estimates from local data never ask a third party: no quota
+    except QuotaSpent:
+        return "skipped_quota"
     except CircuitOpen:
         return "skipped_breaker"
     except ProviderError as exc:
@@ -105,8 +85,10 @@ def refresh_scores(settings: Settings, per_day: int | None = None, limit: int | 
     scorer = Scorer(settings, engine, client, indexes.read_alias("properties", settings.index_prefix), providers)
     per_day = settings.provider_daily_quota if per_day is None else per_day
     sources = {p.name: p for p in scorer.sources()}
+    for provider in sources.values():
+        provider.daily_quota = per_day  # this run's own clients
     known = sorted(set(sources) | set(FIELDS) | {DensityEstimate.name})  # every provider that may have cached
-    ids_by_key, quota = places(scorer), Quota(scorer, per_day)
+    ids_by_key = places(scorer)
     with scorer.engine.connect() as conn:
         expired = [(name, key) for name, key in conn.execute(EXPIRED, {"names": known, "now": utc_now()})
                    if key in ids_by_key]
@@ -114,7 +96,7 @@ def refresh_scores(settings: Settings, per_day: int | None = None, limit: int | 
     refreshed: set[str] = set()
     for name, key in expired[:limit]:
         provider = sources.get(name)
-        outcome = refresh_place(provider, key, scorer, quota) if provider else "skipped_unconfigured"
+        outcome = refresh_place(provider, key, scorer) if provider else "skipped_unconfigured"
         counts[name][outcome] += 1
         if outcome == "refreshed":
             refreshed.add(key)

@@ -27,6 +27,7 @@ CALLED = text("""INSERT INTO provider_calls (provider, day, calls) VALUES (:p, :
 CALLS = text("SELECT calls FROM provider_calls WHERE provider = :p AND day = :day")
 FAILURE_TTL = dt.timedelta(hours=1)  # a failed call is retried after an hour, not a day
 MAX_REQUESTS = 3  # per fetch: the first try and two retries
+NEVER = dt.datetime(1970, 1, 1)  # as `now`, GET returns expired answers too
 
 
 class ProviderError(Exception):
@@ -39,6 +40,10 @@ class Retryable(ProviderError):
 
 class CircuitOpen(ProviderError):
     pass
+
+
+class QuotaSpent(ProviderError):
+    """Today's requests to this provider are used up (until 00:00 UTC)."""
 
 
 def geo_key(lat: float, lon: float, precision: int) -> str:
@@ -104,11 +109,18 @@ class HttpProvider:
     name = "http"
 
     def __init__(self, base_url: str, key: str, timeout_s: float = 3.0, rate_per_s: float = 5.0,
-                 breaker: CircuitBreaker | None = None, ledger: Engine | None = None):
+                 breaker: CircuitBreaker | None = None, ledger: Engine | None = None,
+                 daily_quota: int | None = None):
         self.base_url, self.key, self.timeout_s = base_url.rstrip("/"), key, timeout_s
         self.rate, self.breaker = RateLimit(rate_per_s), breaker or CircuitBreaker()
         self.session = requests.Session()
-        self.ledger = ledger  # where each request is counted against the daily quota
+        # each request is counted in the ledger; a fetch starts only if its retries fit in the quota
+        self.ledger, self.daily_quota = ledger, daily_quota
+
+    def within_quota(self) -> bool:
+        if self.ledger is None or self.daily_quota is None:
+            return True
+        return calls_today(self.ledger, self.name) + MAX_REQUESTS <= self.daily_quota
 
     def request(self, lat: float, lon: float) -> requests.Response:
         raise NotImplementedError
@@ -143,6 +155,8 @@ class HttpProvider:
             raise ProviderError(f"unexpected answer: {exc}") from exc
 
     def fetch(self, lat: float, lon: float) -> dict:
+        if not self.within_quota():  # checked first: a spent quota says nothing of the provider's health
+            raise QuotaSpent(f"daily quota of {self.daily_quota} requests spent")
         self.breaker.before()
         try:
             result = self._attempt(lat, lon)
@@ -203,10 +217,10 @@ class CrimeoMeter(HttpProvider):
 
 def configured(settings: Settings, ledger: Engine | None = None) -> dict[str, HttpProvider | None]:
     """name -> a client, or None where no key is configured (the offline estimate stands in);
-    with a `ledger`, every request is counted in provider_calls."""
+    with a `ledger`, every request is counted in provider_calls and the daily quota applies."""
     def make(cls, url, key):
         return cls(url, key.get_secret_value(), settings.provider_timeout_s, settings.provider_rate_per_s,
-                   ledger=ledger) if key else None
+                   ledger=ledger, daily_quota=settings.provider_daily_quota) if key else None
 
     return {"walkscore": make(WalkScore, settings.walkscore_url, settings.walkscore_key),
             "greatschools": make(GreatSchools, settings.greatschools_url, settings.greatschools_key),
@@ -215,21 +229,31 @@ def configured(settings: Settings, ledger: Engine | None = None) -> dict[str, Ht
 
 def cached_fetch(engine: Engine, provider: HttpProvider, key: str, lat: float, lon: float,
                  ttl: dt.timedelta) -> tuple[dict | None, str | None]:
-    """(fields, error): from the cache while fresh, else one call (whose answer or failure is cached)."""
+    """(fields, error): from the cache while fresh, else one call (whose answer or failure is cached).
+    With today's quota spent, an expired answer is used as it is (stale beats none; it stays expired,
+    so `enrichment_refresh` renews it); with none, the failure is cached like any other."""
     now = utc_now()
     with engine.connect() as conn:
         hit = conn.execute(GET, {"p": provider.name, "k": key, "now": now}).first()
+        stale = None if hit is not None else conn.execute(GET, {"p": provider.name, "k": key, "now": NEVER}).first()
     if hit is not None:
-        payload = json.loads(hit.payload) if isinstance(hit.payload, str) else hit.payload
-        return payload, hit.error
+        return _payload(hit), hit.error
     try:
         fields, error = provider.fetch(lat, lon), None
     except CircuitOpen as exc:
         return None, str(exc)  # not cached: the breaker decides when to try again
+    except QuotaSpent as exc:
+        if stale is not None and stale.error is None:
+            return _payload(stale), None
+        fields, error = None, str(exc)
     except ProviderError as exc:
         fields, error = None, str(exc)[:500]
     store(engine, provider.name, key, fields, error, ttl)
     return fields, error
+
+
+def _payload(row) -> dict | None:
+    return json.loads(row.payload) if isinstance(row.payload, str) else row.payload
 
 
 def store(engine: Engine, provider: str, key: str, fields: dict | None, error: str | None, ttl: dt.timedelta) -> None:

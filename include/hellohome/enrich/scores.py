@@ -10,7 +10,7 @@ from opensearchpy import OpenSearch
 from sqlalchemy import Connection, Engine, bindparam, text
 
 from hellohome.config import Settings
-from hellohome.enrich.providers import HttpProvider, cached_fetch, configured, geo_key, utc_now
+from hellohome.enrich.providers import NEVER, HttpProvider, cached_fetch, configured, geo_key, utc_now
 
 FIELDS = {"walkscore": ("walk_score", "transit_score", "bike_score"),
           "greatschools": ("school_rating", "schools_nearby"),
@@ -18,7 +18,6 @@ FIELDS = {"walkscore": ("walk_score", "transit_score", "bike_score"),
 DENSE = 300  # listings within 500 m at which the offline walkability estimate reaches 100
 CACHED = text("SELECT provider, geo_key, payload, error FROM provider_cache "
               "WHERE geo_key IN :keys AND expires_at > :now").bindparams(bindparam("keys", expanding=True))
-NEVER = dt.datetime(1970, 1, 1)
 
 
 class DensityEstimate(HttpProvider):
