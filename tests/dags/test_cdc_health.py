@@ -53,7 +53,11 @@ def test_binlog_retention_at_risk_when_the_connector_stalls_on_a_rotated_file(st
         while connector.status(stack, name)["connector"]["state"] != "STOPPED":
             assert time.monotonic() < deadline, connector.status(stack, name)
             time.sleep(0.5)
+        # STOPPED may be reported while the task still commits an offset past the first rotation
+        # (seen once in CI): a second rotation, once the task is gone, leaves it behind for certain
         with admin_connect(stack) as conn, conn.cursor() as cur:
+            cur.execute("FLUSH BINARY LOGS")
+            time.sleep(3)
             cur.execute("FLUSH BINARY LOGS")
         now = check(stack, max_lag=1_000_000)
         assert now.binlog["needed"] != now.binlog["current"], now.binlog
