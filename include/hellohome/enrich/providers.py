@@ -17,7 +17,8 @@ from sqlalchemy import Engine, text
 from hellohome.config import Settings
 from hellohome.retry import retrying
 
-GET = text("SELECT payload, error FROM provider_cache WHERE provider = :p AND geo_key = :k AND expires_at > :now")
+# one read gives the fresh answer, or the expired one a spent quota falls back on
+GET = text("SELECT payload, error, expires_at > :now AS fresh FROM provider_cache WHERE provider = :p AND geo_key = :k")
 PUT = text("""INSERT INTO provider_cache (provider, geo_key, payload, error, fetched_at, expires_at)
               VALUES (:p, :k, :payload, :error, :now, :expires)
               ON DUPLICATE KEY UPDATE payload = VALUES(payload), error = VALUES(error),
@@ -27,7 +28,6 @@ CALLED = text("""INSERT INTO provider_calls (provider, day, calls) VALUES (:p, :
 CALLS = text("SELECT calls FROM provider_calls WHERE provider = :p AND day = :day")
 FAILURE_TTL = dt.timedelta(hours=1)  # a failed call is retried after an hour, not a day
 MAX_REQUESTS = 3  # per fetch: the first try and two retries
-NEVER = dt.datetime(1970, 1, 1)  # as `now`, GET returns expired answers too
 
 
 class ProviderError(Exception):
@@ -234,17 +234,16 @@ def cached_fetch(engine: Engine, provider: HttpProvider, key: str, lat: float, l
     so `enrichment_refresh` renews it); with none, the failure is cached like any other."""
     now = utc_now()
     with engine.connect() as conn:
-        hit = conn.execute(GET, {"p": provider.name, "k": key, "now": now}).first()
-        stale = None if hit is not None else conn.execute(GET, {"p": provider.name, "k": key, "now": NEVER}).first()
-    if hit is not None:
-        return _payload(hit), hit.error
+        cached = conn.execute(GET, {"p": provider.name, "k": key, "now": now}).first()
+    if cached is not None and cached.fresh:
+        return decoded(cached.payload), cached.error
     try:
         fields, error = provider.fetch(lat, lon), None
     except CircuitOpen as exc:
         return None, str(exc)  # not cached: the breaker decides when to try again
     except QuotaSpent as exc:
-        if stale is not None and stale.error is None:
-            return _payload(stale), None
+        if cached is not None and cached.error is None:
+            return decoded(cached.payload), None
         fields, error = None, str(exc)
     except ProviderError as exc:
         fields, error = None, str(exc)[:500]
@@ -252,8 +251,9 @@ def cached_fetch(engine: Engine, provider: HttpProvider, key: str, lat: float, l
     return fields, error
 
 
-def _payload(row) -> dict | None:
-    return json.loads(row.payload) if isinstance(row.payload, str) else row.payload
+def decoded(payload) -> dict | None:
+    """A cached JSON payload as stored (the driver may return JSON columns as text)."""
+    return json.loads(payload) if isinstance(payload, str) else payload
 
 
 def store(engine: Engine, provider: str, key: str, fields: dict | None, error: str | None, ttl: dt.timedelta) -> None:

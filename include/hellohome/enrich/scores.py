@@ -3,14 +3,13 @@ each came from ("api", "estimated", "unavailable")."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 
 from opensearchpy import OpenSearch
 from sqlalchemy import Connection, Engine, bindparam, text
 
 from hellohome.config import Settings
-from hellohome.enrich.providers import NEVER, HttpProvider, cached_fetch, configured, geo_key, utc_now
+from hellohome.enrich.providers import HttpProvider, cached_fetch, configured, decoded, geo_key, utc_now
 
 FIELDS = {"walkscore": ("walk_score", "transit_score", "bike_score"),
           "greatschools": ("school_rating", "schools_nearby"),
@@ -18,6 +17,7 @@ FIELDS = {"walkscore": ("walk_score", "transit_score", "bike_score"),
 DENSE = 300  # listings within 500 m at which the offline walkability estimate reaches 100
 CACHED = text("SELECT provider, geo_key, payload, error FROM provider_cache "
               "WHERE geo_key IN :keys AND expires_at > :now").bindparams(bindparam("keys", expanding=True))
+NEVER = dt.datetime(1970, 1, 1)
 
 
 class DensityEstimate(HttpProvider):
@@ -84,7 +84,7 @@ class Scorer:
         now = utc_now() if fresh_only else NEVER
         rows: dict[str, dict[str, tuple]] = {}
         for provider, key, payload, error in conn.execute(CACHED, {"keys": sorted(keys), "now": now}):
-            rows.setdefault(key, {})[provider] = (json.loads(payload) if isinstance(payload, str) else payload, error)
+            rows.setdefault(key, {})[provider] = (decoded(payload), error)
         out = {}
         for key, by_provider in rows.items():
             results = {}
