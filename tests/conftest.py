@@ -14,6 +14,8 @@ TEST_ENVIRONMENT = {
     "HH_INDEX_PREFIX": "test-", "HH_INDEXER_GROUP": "hellohome-indexer-test",
     # the stack's enricher would embed every test listing in the background; tests run their own
     "HH_ENRICHER_AUTOSTART": "false",
+    # the background archiver would re-upload binlogs the backup tests remove on purpose
+    "HH_BINLOG_ARCHIVER_AUTOSTART": "false",
     # scheduled DAGs would run in the background of every test; the DAG tests run them themselves
     "HH_AIRFLOW_DAGS_PAUSED": "true",
 }

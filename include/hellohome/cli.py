@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from hellohome import logs
+from hellohome.backup.cli import backup_app, restore_app
 from hellohome.config import get_settings
 from hellohome.db.engine import get_engine
 from hellohome.diagnose import explain
@@ -29,6 +30,8 @@ enrich_app = typer.Typer(help="Text vectors and third-party scores added to inde
 app.add_typer(enrich_app, name="enrich")
 key_app = typer.Typer(help="API keys for writes and admin endpoints (stored hashed).", no_args_is_help=True)
 app.add_typer(key_app, name="apikey")
+app.add_typer(backup_app, name="backup")
+app.add_typer(restore_app, name="restore")
 console = Console(stderr=True)
 
 

@@ -82,7 +82,7 @@ class Settings(BaseSettings):
     opensearch_transport_port: int = 9300
     opensearch_heap_mb: int = 1536
     s3_port: int = 9000
-    s3_buckets: str = "hellohome-backups,hellohome-snapshots"  # comma-separated, created at start (with the two below)
+    s3_buckets: str = ""  # comma-separated extra buckets created at start (the ones named below always are)
     quality_bucket: str = "hellohome-quality"  # Data Docs and data-quality results
     rejects_bucket: str = "hellohome-landing"  # ingest reject reports (and files dropped for ingestion)
     prometheus_port: int = 9090
@@ -146,6 +146,21 @@ class Settings(BaseSettings):
     alert_webhook_url: str | None = None
     alert_pagerduty_url: str | None = None  # https://events.pagerduty.com/v2/enqueue
     alert_pagerduty_routing_key: SecretStr | None = None
+    # backups (include/hellohome/backup): S3 buckets, retention, the binlog archiver, the scratch server
+    backup_bucket: str = "hellohome-backups"  # MariaDB full backups, archived binlogs, checkpoints, status
+    snapshot_bucket: str = "hellohome-snapshots"  # the OpenSearch snapshot repository
+    backup_keep_daily: int = Field(7, ge=1)
+    backup_keep_weekly: int = Field(4, ge=0)
+    backup_keep_monthly: int = Field(3, ge=0)
+    backup_compress_level: int = Field(3, ge=1, le=19)  # zstd
+    backup_s3_attempts: int = Field(4, ge=1)  # S3 calls retried with backoff, then the job fails (and alerts)
+    # the active binlog is rotated (then archived) once its oldest transaction is this old: the RPO
+    binlog_archive_after_s: float = Field(60.0, gt=0)
+    binlog_archive_poll_s: float = Field(10.0, gt=0)
+    binlog_archiver_autostart: bool = True  # `stack up` starts it (the tests archive in their own steps)
+    backup_metrics_port: int = 9111  # the binlog archiver's /metrics, with the last successful backups
+    restore_db_port: int = 3308  # the scratch MariaDB of restores and drills (never the live one)
+    restore_dir: Path | None = None  # scratch data of restores and drills (default: <stack_dir>/restore)
     image_vector_dim: int = 1280  # EfficientNet-Lite0 features
     enrich_images: bool = True  # fetch listing photos and embed them (failed fetches retried hourly)
 
@@ -190,6 +205,10 @@ class Settings(BaseSettings):
     @property
     def mariadb_dir(self) -> Path:
         return self.stack_dir / "mariadb"
+
+    @property
+    def scratch_dir(self) -> Path:
+        return self.restore_dir or self.stack_dir / "restore"
 
     @property
     def db_socket(self) -> Path:

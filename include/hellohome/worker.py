@@ -30,13 +30,14 @@ def serve(settings: Settings, name: str, worker, metrics_port: int, idle_exit_s:
             prometheus.unregister_target(settings, target)
 
 
-def main(name: str, description: str, build: Callable[[Settings, str], object], *, group: str,
+def main(name: str, description: str, build: Callable[[Settings, str | None], object], *, group: str | None,
          metrics_port: str, niceness: int = 0) -> None:
     """`python -m consumers.<name> [--group G] [--metrics-port P] [--log-level L] [--idle-exit-s S]`.
-    group / metrics_port: the settings fields holding their defaults."""
+    group / metrics_port: the settings fields holding their defaults (group None: not a Kafka consumer)."""
     settings = get_settings()
     parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--group", default=getattr(settings, group), help="Kafka consumer group")
+    if group is not None:
+        parser.add_argument("--group", default=getattr(settings, group), help="Kafka consumer group")
     parser.add_argument("--metrics-port", type=int, default=getattr(settings, metrics_port),
                         help="port of /metrics (0: none)")
     parser.add_argument("--log-level", default="INFO", help="DEBUG adds one line per batch with timings")
@@ -45,4 +46,4 @@ def main(name: str, description: str, build: Callable[[Settings, str], object], 
     logs.configure(args.log_level.upper())
     if niceness:
         os.nice(niceness)
-    serve(settings, name, build(settings, args.group), args.metrics_port, args.idle_exit_s)
+    serve(settings, name, build(settings, getattr(args, "group", None)), args.metrics_port, args.idle_exit_s)

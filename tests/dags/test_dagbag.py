@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from hellohome.alerts import task_failed
 
-EXPECTED = {"reindex", "data_quality", "cdc_health", "embedding_refresh", "enrichment_refresh", "ingest_listings"}
+EXPECTED = {"reindex", "data_quality", "cdc_health", "embedding_refresh", "enrichment_refresh", "ingest_listings",
+            "backups", "restore_drill"}
 
 
 def test_every_dag_imports_without_errors_or_warnings(dagbag):

@@ -1,5 +1,6 @@
-"""The project's long-running Kafka consumers as supervised local services: the CDC indexer
-(keeps the index in step with MariaDB) and the enricher (vectors and scores). Each is ready when
+"""The project's long-running consumers as supervised local services: the CDC indexer (keeps the
+index in step with MariaDB), the enricher (vectors and scores) and the binlog archiver (closed
+binlogs to S3: the RPO of point-in-time restores). Each is ready when
 its /metrics answers; `HH_ENRICHER_AUTOSTART=false` leaves the enricher out (the test session
 runs its own, on small data)."""
 from __future__ import annotations
@@ -25,3 +26,4 @@ def _consumer(name: str, module: str, port_field: str) -> SupervisedService:
 
 INDEXER = _consumer("indexer", "consumers.indexer", "indexer_metrics_port")
 ENRICHER = _consumer("enricher", "consumers.enricher", "enricher_metrics_port")
+ARCHIVER = _consumer("binlog-archiver", "consumers.binlog_archiver", "backup_metrics_port")

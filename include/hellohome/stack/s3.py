@@ -23,7 +23,8 @@ def client(settings: Settings):
 
 def buckets(settings: Settings) -> list[str]:
     listed = [b.strip() for b in settings.s3_buckets.split(",") if b.strip()]
-    return list(dict.fromkeys([*listed, settings.quality_bucket, settings.rejects_bucket]))
+    return list(dict.fromkeys([*listed, settings.backup_bucket, settings.snapshot_bucket, settings.quality_bucket,
+                               settings.rejects_bucket]))
 
 
 def ping(settings: Settings) -> bool:

@@ -25,9 +25,9 @@ from hellohome.stack.service import Service
 INFRASTRUCTURE: list[Service] = [mariadb.SERVICE, kafka.SERVICE, connect.SERVICE, opensearch.SERVICE, s3.SERVICE,
                                  prometheus.SERVICE, redis.SERVICE, postgres.SERVICE]
 # supervised, and started once the connector is registered: they consume what it produces
-PROJECT: list[Service] = [consumer.INDEXER, consumer.ENRICHER, api.SERVICE, *airflow.SERVICES]
+PROJECT: list[Service] = [consumer.INDEXER, consumer.ENRICHER, consumer.ARCHIVER, api.SERVICE, *airflow.SERVICES]
 # left out of up, down and status when their setting turns them off (unless they are running)
-OPTIONAL = {consumer.ENRICHER.name: "enricher_autostart", postgres.SERVICE.name: "airflow_autostart",
+OPTIONAL = {consumer.ENRICHER.name: "enricher_autostart", consumer.ARCHIVER.name: "binlog_archiver_autostart", postgres.SERVICE.name: "airflow_autostart",
             **{s.name: "airflow_autostart" for s in airflow.SERVICES}}
 ALL: dict[str, Service] = {s.name: s for s in INFRASTRUCTURE + PROJECT}
 
@@ -57,7 +57,7 @@ def active(settings: Settings) -> list[Service]:
 
 
 def stop_project(settings: Settings) -> list[tuple[str, bool]]:
-    """Stop the supervised services (indexer, enricher, API, Airflow), then supervisord."""
+    """Stop the supervised services (indexer, enricher, archiver, API, Airflow), then supervisord."""
     stopped = [(s.name, s.stop(settings)) for s in reversed(PROJECT)]
     supervisor.shutdown_if_idle(settings)
     return stopped
