@@ -84,8 +84,9 @@ def test_a_time_after_the_mistake_restores_the_mistake_too(full, stack):
     _probe(stack, "backup_probe_late", rows=50)
     _app_sql(stack, "DELETE FROM backup_probe_late WHERE id <= 20")
     after = database.checkpoint(stack)
-    binlog.archive(stack, force_rotate=True)
-    report = restore_mariadb(stack, to_ts=_wait_past(after.ts))
+    target = _wait_past(after.ts)
+    binlog.archive(stack, force_rotate=True)  # closed after the target: the archive covers it
+    report = restore_mariadb(stack, to_ts=target)
     assert report.verified and report.verified_against == after.id
     assert report.tables["backup_probe_late"]["rows"] == 30
     _app_sql(stack, "DROP TABLE backup_probe_late")
@@ -109,10 +110,13 @@ def test_a_damaged_backup_object_is_refused_by_name(full, stack):
 def test_a_gap_in_the_binlog_chain_names_the_missing_file_and_the_latest_restorable_time(full, stack):
     _probe(stack, "backup_probe_gap", rows=10)
     first = binlog.archive(stack, force_rotate=True).uploaded[-1]
+    time.sleep(1.1)  # each file closes in a second of its own: the target below lies past the first
     _app_sql(stack, "UPDATE backup_probe_gap SET note = 'second file'")
     second = binlog.archive(stack, force_rotate=True).uploaded[-1]
+    time.sleep(1.1)
     _app_sql(stack, "UPDATE backup_probe_gap SET note = 'third file'")
     binlog.archive(stack, force_rotate=True)
+    time.sleep(1.1)
     bucket = Store(stack, stack.backup_bucket)
     sidecar = bucket.get_json(f"{binlog.PREFIX}{first}.json")
     bucket.delete([f"{binlog.PREFIX}{second}", f"{binlog.PREFIX}{second}.json"])

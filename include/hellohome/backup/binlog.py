@@ -164,7 +164,7 @@ def chain(bucket: Store, start_file: str, start_pos: int, to_ts: float) -> Repla
             raise BackupError(f"binlog chain broken: {_name_like(start_file, seq)} is missing from the archive "
                               f"(next archived: {name}); the latest time that can be restored is {latest}")
         wanted.append(files[name])
-        if files[name]["covered_until"] > to_ts:
+        if files[name]["covered_until"] >= to_ts:  # every transaction before to_ts is in this file or earlier
             return Replay(wanted, start_pos, None, to_ts)
         seq += 1
     covered = _when(wanted[-1]["covered_until"])
