@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(mariadb-server mariadb-client prometheus maven openjdk-17-jre-headless redis-server chromium chromium-driver
+APT_PACKAGES=(mariadb-server mariadb-client mariadb-backup zstd prometheus maven openjdk-17-jre-headless redis-server chromium chromium-driver
               postgresql default-libmysqlclient-dev pkg-config build-essential)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
