@@ -161,7 +161,7 @@ def test_a_full_scratch_disk_is_a_clear_error_and_the_live_database_is_untouched
         subprocess.run(["umount", str(small)], check=False)
 
 
-def test_the_archiver_rotates_only_when_due_and_reports_the_rpo(stack):
+def test_the_archiver_rotates_only_when_due_and_reports_the_rpo(full, stack):
     binlog.archive(stack, force_rotate=True)
     _probe(stack, "backup_probe_rpo", rows=5)
     now = time.time()

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from hellohome.backup.database import FULL
 from hellohome.backup.store import BackupError, Store
 from hellohome.config import Settings
 from hellohome.stack.mariadb import admin_connect
@@ -99,6 +100,16 @@ def pruned_before(bucket: Store) -> str | None:
     return marker["file"] if marker else None
 
 
+def _floor(bucket: Store) -> str | None:
+    """The first file worth archiving: where the oldest kept full backup starts (older binlogs have
+    nothing to be replayed onto); None before the first full backup."""
+    marker = pruned_before(bucket)
+    if marker is not None:
+        return marker
+    starts = [m["binlog"]["file"] for m in bucket.documents(FULL)]
+    return min(starts, key=sequence) if starts else None
+
+
 def _server_logs(settings: Settings) -> list[str]:
     with admin_connect(settings) as conn, conn.cursor() as cur:
         cur.execute("SHOW BINARY LOGS")
@@ -127,10 +138,10 @@ def archive(settings: Settings, *, force_rotate: bool = False, now_s: float | No
         rotated = rotate_if_due(settings, now_s)
     bucket, directory = store(settings), settings.mariadb_dir / "binlog"
     names = _server_logs(settings)
-    done, floor = archived(bucket), pruned_before(bucket)
+    done, floor = archived(bucket), _floor(bucket)
     uploaded = []
     for name, next_name in zip(names, names[1:], strict=False):  # every file but the active one
-        if name in done or (floor is not None and sequence(name) < sequence(floor)):
+        if name in done or floor is None or sequence(name) < sequence(floor):
             continue
         entry = bucket.put_file(f"{PREFIX}{name}", directory / name)
         bucket.put_json(f"{PREFIX}{name}.json", {**entry, **describe(directory / name, directory / next_name)})
