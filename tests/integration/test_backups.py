@@ -204,3 +204,9 @@ def test_an_opensearch_snapshot_goes_to_s3_and_restores_into_scratch_indexes(sea
         snapshots.restore_snapshot(settings, again["id"])
     snapshots.delete_snapshots(settings, [manifest["id"], again["id"]])
     assert not [m for m in snapshots.manifests(settings) if m["id"] in (manifest["id"], again["id"])]
+
+
+def test_prometheus_loaded_the_backup_alert_rules(stack):
+    rules = requests.get(f"http://127.0.0.1:{stack.prometheus_port}/api/v1/rules", timeout=5).json()["data"]["groups"]
+    backups = next(g for g in rules if g["name"] == "backups")
+    assert {"MariaDBFullBackupMissing", "BinlogArchiveBehind", "RestoreDrillOverdue"} <= {r["name"] for r in backups["rules"]}

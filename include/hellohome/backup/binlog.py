@@ -138,10 +138,12 @@ def archive(settings: Settings, *, force_rotate: bool = False, now_s: float | No
         rotated = rotate_if_due(settings, now_s)
     bucket, directory = store(settings), settings.mariadb_dir / "binlog"
     names = _server_logs(settings)
-    done, floor = archived(bucket), _floor(bucket)
+    done = {key[len(PREFIX):-5] for key in bucket.keys(PREFIX) if key.endswith(".json")}  # names only: no reads
+    todo = [(name, after) for name, after in zip(names, names[1:], strict=False) if name not in done]  # closed ones
+    floor = _floor(bucket) if todo else None
     uploaded = []
-    for name, next_name in zip(names, names[1:], strict=False):  # every file but the active one
-        if name in done or floor is None or sequence(name) < sequence(floor):
+    for name, next_name in todo:
+        if floor is None or sequence(name) < sequence(floor):
             continue
         entry = bucket.put_file(f"{PREFIX}{name}", directory / name)
         bucket.put_json(f"{PREFIX}{name}.json", {**entry, **describe(directory / name, directory / next_name)})

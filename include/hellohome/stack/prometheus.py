@@ -14,6 +14,7 @@ from hellohome.stack.process import ManagedProcess
 from hellohome.stack.service import ProcessService
 
 CONFIG_TEMPLATE = Path(__file__).resolve().parents[3] / "ops" / "prometheus" / "prometheus.yml"
+RULES_DIR = CONFIG_TEMPLATE.with_name("rules")
 
 
 def targets_dir(settings: Settings) -> Path:
@@ -44,7 +45,7 @@ def _launch(settings: Settings, proc: ManagedProcess) -> None:
     targets_dir(settings).mkdir(parents=True, exist_ok=True)
     config = d / "prometheus.yml"
     config.write_text(string.Template(CONFIG_TEMPLATE.read_text()).substitute(
-        prometheus_port=settings.prometheus_port, targets_dir=targets_dir(settings)))
+        prometheus_port=settings.prometheus_port, targets_dir=targets_dir(settings), rules_dir=RULES_DIR))
     proc.start([binary, f"--config.file={config}", f"--storage.tsdb.path={d / 'data'}",
                 f"--web.listen-address=127.0.0.1:{settings.prometheus_port}", "--storage.tsdb.retention.time=7d",
                 "--web.enable-lifecycle"])
