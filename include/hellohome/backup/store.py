@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
+from boto3.exceptions import S3UploadFailedError
 from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, EndpointConnectionError
 
 from hellohome.config import Settings
@@ -51,7 +52,9 @@ def sha256_of(path: Path) -> str:
 def _transient(exc: BaseException) -> bool:
     if isinstance(exc, ClientError):  # 5xx and throttling are worth another try; 4xx are answers
         return exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 500) >= 500
-    return isinstance(exc, (BotoCoreError, ConnectionError, OSError)) and not isinstance(exc, FileNotFoundError)
+    if isinstance(exc, OSError) and not isinstance(exc, ConnectionError):
+        return False  # a local file problem (missing, disk full) is not the network's
+    return isinstance(exc, (BotoCoreError, ConnectionError, S3UploadFailedError))
 
 
 class Store:
@@ -66,10 +69,10 @@ class Store:
                                     max_attempts=self.settings.backup_s3_attempts):
                 with attempt:
                     return fn()
-        except (EndpointConnectionError, ConnectionError, BotoCoreError, OSError) as exc:
+        except (EndpointConnectionError, ConnectionError, BotoCoreError) as exc:
             raise StoreUnreachable(f"S3 at {self.settings.s3_endpoint} ({self.bucket}): {what} failed after "
                                    f"{self.settings.backup_s3_attempts} tries: {exc}") from None
-        except ClientError as exc:
+        except (ClientError, S3UploadFailedError) as exc:
             raise BackupError(f"S3 {what} in {self.bucket}: {exc}") from None
         raise AssertionError("unreachable")
 
