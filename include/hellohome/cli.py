@@ -112,6 +112,7 @@ def up(load_data: Annotated[bool, typer.Option("--load/--no-load", help="load th
     summary()
     _rebuild_if_outdated()
     _wait_indexed(timeout_s=600)
+    _first_backup()
     settings = get_settings()
     console.print(f"search page: http://127.0.0.1:{settings.api_port}/  API docs: "
                   f"http://127.0.0.1:{settings.api_port}/docs  (writes need `hellohome apikey create`)")
@@ -132,6 +133,19 @@ def _rebuild_if_outdated() -> None:
         console.print(f"search index: {live} was built from an older mapping; rebuilding it")
         report = backfill(settings, progress=sys.stderr.isatty())
         console.print(f"search index: {report.index} built ({report.docs:,} documents) and live")
+
+
+def _first_backup() -> None:
+    """With no backup in S3 yet (a fresh stack: the local S3 keeps nothing across restarts), take
+    one now, so point-in-time restores work from the start and the backup alerts stay quiet."""
+    from hellohome.backup import database, snapshots
+
+    settings = get_settings()
+    if database.full_backups(settings):
+        return
+    manifest, snapshot = database.full_backup(settings), snapshots.snapshot_live(settings)
+    console.print(f"backups: full backup {manifest['id']} and snapshot {snapshot['id']} in S3; then daily at "
+                  "02:00 UTC (the `backups` DAG), binlogs continuously (the `binlog-archiver` service)")
 
 
 def _wait_indexed(timeout_s: float) -> None:
