@@ -173,15 +173,15 @@ def chain(bucket: Store, start_file: str, start_pos: int, to_ts: float) -> Repla
     wanted, seq = [], sequence(start_file)
     for name in sorted((n for n in files if sequence(n) >= seq), key=sequence):
         if sequence(name) != seq:
-            latest = _when(wanted[-1]["covered_until"]) if wanted else "the full backup's own time"
+            latest = when(wanted[-1]["covered_until"]) if wanted else "the full backup's own time"
             raise BackupError(f"binlog chain broken: {_name_like(start_file, seq)} is missing from the archive "
                               f"(next archived: {name}); the latest time that can be restored is {latest}")
         wanted.append(files[name])
         if files[name]["covered_until"] >= to_ts:  # every transaction before to_ts is in this file or earlier
             return Replay(wanted, start_pos, None, to_ts)
         seq += 1
-    covered = _when(wanted[-1]["covered_until"])
-    raise BackupError(f"binlogs are archived up to {covered} only, and {_when(to_ts)} is later: the latest time "
+    covered = when(wanted[-1]["covered_until"])
+    raise BackupError(f"binlogs are archived up to {covered} only, and {when(to_ts)} is later: the latest time "
                       f"that can be restored is {covered} (run `hellohome backup binlogs` to archive what the server "
                       f"has now)")
 
@@ -193,7 +193,7 @@ def chain_to_position(bucket: Store, start_file: str, start_pos: int, to_file: s
     for seq in range(sequence(start_file), sequence(to_file) + 1):
         name = _name_like(start_file, seq)
         if name not in files:
-            latest = _when(wanted[-1]["covered_until"]) if wanted else "the full backup's own time"
+            latest = when(wanted[-1]["covered_until"]) if wanted else "the full backup's own time"
             raise BackupError(f"binlog chain broken: {name} is missing from the archive; the latest time that "
                               f"can be restored is {latest}" + (" (is the archiver running? `hellohome backup "
                                                                 "binlogs` archives now)" if seq == sequence(to_file) else ""))
@@ -206,7 +206,7 @@ def _name_like(example: str, seq: int) -> str:
     return f"{stem}.{seq:0{len(digits)}d}"
 
 
-def _when(ts: float) -> str:
+def when(ts: float) -> str:
     return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 import shutil
-import subprocess
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -23,7 +22,7 @@ import pymysql
 from hellohome.backup.store import BackupError, Store, backup_id, record_success
 from hellohome.config import Settings
 from hellohome.stack.mariadb import _binary, admin_connect
-from hellohome.stack.process import tail
+from hellohome.stack.process import pipe, tail
 
 FULL = "mariadb/full/"
 CHECKPOINTS = "mariadb/checkpoints/"
@@ -127,17 +126,12 @@ def full_backup(settings: Settings, database: str | None = None, now: dt.datetim
     work.mkdir(parents=True)
     out, log_file = work / "backup.xb.zst", work / "mariadb-backup.log"
     try:
-        with log_file.open("w") as log:
-            backup = subprocess.Popen(
-                [_binary("mariadb-backup", "mariabackup"), "--backup", "--user=root", f"--socket={settings.db_socket}",
-                 f"--databases=mysql {database}", "--stream=xbstream", f"--target-dir={work / 'tmp'}"],
-                stdout=subprocess.PIPE, stderr=log)
-            compress = subprocess.run([_binary("zstd"), "-q", "-T0", f"-{settings.backup_compress_level}", "-o", str(out)],
-                                      stdin=backup.stdout, stderr=log)
-            backup.stdout.close()
-            if backup.wait() != 0 or compress.returncode != 0:
-                raise BackupError(f"mariadb-backup failed (exit {backup.returncode}, zstd {compress.returncode}):\n"
-                                  + tail(log_file))
+        backup, compress = pipe(
+            [_binary("mariadb-backup", "mariabackup"), "--backup", "--user=root", f"--socket={settings.db_socket}",
+             f"--databases=mysql {database}", "--stream=xbstream", f"--target-dir={work / 'tmp'}"],
+            [_binary("zstd"), "-q", "-T0", f"-{settings.backup_compress_level}", "-o", str(out)], log_file)
+        if backup != 0 or compress != 0:
+            raise BackupError(f"mariadb-backup failed (exit {backup}, zstd {compress}):\n" + tail(log_file))
         found = POSITION.search(log_file.read_text())
         if found is None:
             raise BackupError("mariadb-backup reported no binlog position (is log_bin on?):\n" + tail(log_file))

@@ -27,7 +27,7 @@ from hellohome.backup.database import Checkpoint, checkpoints, differences, full
 from hellohome.backup.store import BackupError, Store
 from hellohome.config import Settings
 from hellohome.stack.mariadb import _binary, _run_as_args
-from hellohome.stack.process import ManagedProcess, tail
+from hellohome.stack.process import ManagedProcess, pipe, tail
 
 SPACE_MARGIN = 1.2  # prepare and replay grow the data a little past the backup's own size
 
@@ -123,12 +123,8 @@ def _run(argv: list[str], what: str, log: Path) -> None:
 def _extract(settings: Settings, archive: Path, server: ScratchServer) -> None:
     server.data.mkdir(parents=True)
     log = server.home / "restore.log"
-    with log.open("a") as fh:
-        unpack = subprocess.Popen([_binary("zstd"), "-dc", str(archive)], stdout=subprocess.PIPE, stderr=fh)
-        extract = subprocess.run([_binary("mbstream"), "-x", "-C", str(server.data)], stdin=unpack.stdout, stderr=fh)
-        unpack.stdout.close()
-        unpack.wait()
-    if extract.returncode != 0 or unpack.returncode != 0:
+    unpack, extract = pipe([_binary("zstd"), "-dc", str(archive)], [_binary("mbstream"), "-x", "-C", str(server.data)], log)
+    if extract != 0 or unpack != 0:
         text = tail(log)
         if "No space left" in text or shutil.disk_usage(server.home).free < 1 << 20:
             raise BackupError(f"scratch path {server.home} ran out of space while extracting the backup (errno "
@@ -142,13 +138,9 @@ def _extract(settings: Settings, archive: Path, server: ScratchServer) -> None:
 def _pick_backup(settings: Settings, to_ts: float) -> dict:
     usable = [m for m in full_backups(settings) if dt.datetime.fromisoformat(m["finished"]).timestamp() < to_ts]
     if not usable:
-        raise BackupError(f"no full backup finished before {_when(to_ts)}: nothing to restore from "
+        raise BackupError(f"no full backup finished before {binlog.when(to_ts)}: nothing to restore from "
                           "(run `hellohome backup mariadb`)")
     return usable[-1]
-
-
-def _when(ts: float) -> str:
-    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def restore_mariadb(settings: Settings, *, to_ts: float | None = None, to_checkpoint: Checkpoint | None = None,
@@ -185,7 +177,7 @@ def restore_mariadb(settings: Settings, *, to_ts: float | None = None, to_checkp
     _replay(settings, server, paths, replay.start_pos, stop_pos)
     seconds["replay"] = time.perf_counter() - start
     start = time.perf_counter()
-    report = RestoreReport(manifest["id"], to_checkpoint.id if to_checkpoint else _when(to_ts),
+    report = RestoreReport(manifest["id"], to_checkpoint.id if to_checkpoint else binlog.when(to_ts),
                            [p.name for p in paths], f"{paths[-1].name}:{stop_pos or paths[-1].stat().st_size}")
     with server.connect() as conn, conn.cursor() as cur:
         report.tables = table_checksums(cur, manifest["database"])
@@ -207,15 +199,9 @@ def _replay(settings: Settings, server: ScratchServer, paths: list[Path], start_
     log = server.home / "restore.log"
     argv = [_binary("mariadb-binlog", "mysqlbinlog"), f"--database={settings.db_name}", f"--start-position={start_pos}",
             *([f"--stop-position={stop_pos}"] if stop_pos else []), *map(str, paths)]
-    with log.open("a") as fh:
-        decode = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=fh)
-        apply = subprocess.run([_binary("mariadb"), f"--socket={server.socket}", "-uroot", "--binary-mode"],
-                               stdin=decode.stdout, stderr=fh)
-        decode.stdout.close()
-        decode.wait()
-    if decode.returncode != 0 or apply.returncode != 0:
-        raise BackupError(f"binlog replay failed (mariadb-binlog exit {decode.returncode}, mariadb exit "
-                          f"{apply.returncode}):\n{tail(log)}")
+    decode, apply = pipe(argv, [_binary("mariadb"), f"--socket={server.socket}", "-uroot", "--binary-mode"], log)
+    if decode != 0 or apply != 0:
+        raise BackupError(f"binlog replay failed (mariadb-binlog exit {decode}, mariadb exit {apply}):\n{tail(log)}")
 
 
 def _describing_checkpoint(settings: Settings, paths: list[Path], start_pos: int, stop_pos: int | None) -> Checkpoint | None:
@@ -226,11 +212,11 @@ def _describing_checkpoint(settings: Settings, paths: list[Path], start_pos: int
             continue
         if point.binlog_file == paths[-1].name and stop_pos is not None and point.binlog_pos > stop_pos:
             continue  # after the target
+        if point.binlog_file == paths[0].name and point.binlog_pos < start_pos:
+            continue  # before the backup
         after = [t for name, p in by_name.items() if binlog.sequence(name) >= binlog.sequence(point.binlog_file)
                  for t in binlog.transactions(p)
                  if (name != point.binlog_file or t.pos >= point.binlog_pos)
                  and (name != paths[-1].name or stop_pos is None or t.pos < stop_pos)]
-        if point.binlog_file == paths[0].name and point.binlog_pos < start_pos:
-            continue
         return point if not after else None
     return None

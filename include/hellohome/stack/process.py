@@ -132,6 +132,16 @@ def run_once(service: str, check: str, argv: list[str], log_file: Path, timeout_
         raise ServiceError(service, check, f"exit {result.returncode}", tail(log_file))
 
 
+def pipe(first: list[str], second: list[str], log_file: Path) -> tuple[int, int]:
+    """`first | second`, both writing their diagnostics to log_file; returns both exit codes."""
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    with log_file.open("ab") as log:
+        producer = subprocess.Popen(first, stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL)
+        consumer = subprocess.run(second, stdin=producer.stdout, stdout=log, stderr=log)
+        producer.stdout.close()
+        return producer.wait(), consumer.returncode
+
+
 def _signal_group(pid: int, sig: int) -> None:
     try:
         os.killpg(pid, sig)
