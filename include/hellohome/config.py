@@ -17,7 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from hellohome.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-SECRET_FIELDS = ("db_owner_password", "db_app_password", "db_cdc_password", "db_readonly_password",
+SECRET_FIELDS = ("db_owner_password", "db_app_password", "db_cdc_password", "db_readonly_password", "db_monitor_password",
                  "airflow_db_password", "airflow_admin_password", "airflow_jwt_secret", "airflow_fernet_key")
 # text model -> the dimension of its vectors (the index mapping follows HH_TEXT_VECTOR_DIM)
 TEXT_MODEL_DIMS = {"minilm": 384, "mpnet": 768}
@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     db_cdc_password: SecretStr | None = None
     db_readonly_user: str = "hellohome_ro"  # verify, backups, reporting
     db_readonly_password: SecretStr | None = None
+    db_monitor_user: str = "hellohome_monitor"  # the mysqld exporter: server status, no table data
+    db_monitor_password: SecretStr | None = None
     db_pool_size: int = 10
     db_timeout_s: float = 3.0  # connect and pool checkout
 
@@ -161,6 +163,21 @@ class Settings(BaseSettings):
     backup_metrics_port: int = 9111  # the binlog archiver's /metrics, with the last successful backups
     restore_db_port: int = 3308  # the scratch MariaDB of restores and drills (never the live one)
     restore_dir: Path | None = None  # scratch data of restores and drills (default: <stack_dir>/restore)
+    # monitoring (ops/, include/hellohome/monitoring): exporters, Alertmanager, the console dashboards
+    scrape_interval_s: int = Field(15, ge=1)  # Prometheus scrape and rule evaluation
+    kafka_jmx_port: int = 9404  # the JMX exporter agent in the Kafka broker
+    connect_jmx_port: int = 9405  # ... and in Kafka Connect (Debezium's metrics)
+    node_exporter_port: int = 9100
+    mysqld_exporter_port: int = 9104
+    redis_exporter_port: int = 9121
+    opensearch_exporter_port: int = 9114
+    statsd_exporter_port: int = 9102  # Airflow's StatsD metrics as Prometheus metrics
+    statsd_port: int = 9125  # UDP, where Airflow sends them
+    alertmanager_port: int = 9094
+    # Alertmanager's notification timing: wait for more alerts of a group, then resend at most this often
+    alert_group_wait_s: int = Field(30, ge=0)
+    alert_group_interval_s: int = Field(300, ge=1)
+    alert_repeat_interval_h: float = Field(4.0, gt=0)
     image_vector_dim: int = 1280  # EfficientNet-Lite0 features
     enrich_images: bool = True  # fetch listing photos and embed them (failed fetches retried hourly)
 

@@ -20,13 +20,17 @@ def serve(settings: Settings, name: str, worker, metrics_port: int, idle_exit_s:
     signal.signal(signal.SIGTERM, worker.stop)
     signal.signal(signal.SIGINT, worker.stop)
     target = f"{name}-{metrics_port}"
+    # a process the stack supervises has its target registered by the stack, kept while it is down
+    # (so a crashed or hung one shows as `up == 0`); any other run registers itself while it runs
+    own_target = metrics_port and not os.environ.get(prometheus.STACK_TARGET_ENV)
     if metrics_port:
         start_http_server(metrics_port, addr="127.0.0.1")
+    if own_target:
         prometheus.register_target(settings, target, metrics_port, {"component": name})
     try:
         worker.run(idle_exit_s=idle_exit_s)
     finally:
-        if metrics_port:
+        if own_target:
             prometheus.unregister_target(settings, target)
 
 

@@ -71,6 +71,11 @@ def environment(settings: Settings) -> dict[str, str]:
         "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(d / "logs"),
         "GX_ANALYTICS_ENABLED": "false",
+        # DAG run and task metrics to the statsd exporter (stack/exporters.py), scraped by Prometheus
+        "AIRFLOW__METRICS__STATSD_ON": "True",
+        "AIRFLOW__METRICS__STATSD_HOST": "127.0.0.1",
+        "AIRFLOW__METRICS__STATSD_PORT": str(settings.statsd_port),
+        "AIRFLOW__METRICS__STATSD_PREFIX": "airflow",
         **_connections(settings),
     }
 

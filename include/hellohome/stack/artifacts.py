@@ -14,7 +14,8 @@ from hellohome.errors import ServiceError
 POM = Path(__file__).resolve().parents[3] / "ops" / "maven" / "pom.xml"
 NS = {"m": "http://maven.apache.org/POM/4.0.0"}
 # profile -> folder (under .cache/stack) that holds its output once downloaded
-PROFILES = {"kafka": "kafka-libs", "debezium": "connect-plugins", "opensearch": "opensearch-dist"}
+PROFILES = {"kafka": "kafka-libs", "debezium": "connect-plugins", "opensearch": "opensearch-dist",
+            "jmx": "jmx-exporter"}
 
 
 @lru_cache(maxsize=1)

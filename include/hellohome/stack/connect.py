@@ -9,7 +9,7 @@ from pathlib import Path
 import requests
 
 from hellohome.config import Settings
-from hellohome.stack import artifacts, jvm
+from hellohome.stack import artifacts, jvm, prometheus
 from hellohome.stack.process import ManagedProcess
 from hellohome.stack.service import ProcessService
 
@@ -49,10 +49,12 @@ def _launch(settings: Settings, proc: ManagedProcess) -> None:
     (d / "worker.properties").write_text(render_config(settings, plugins))
     jvm.write_log4j2(d / "log4j2.properties", d / "connect.log")
     proc.start([jvm.java(), f"-Xms{settings.connect_heap_mb}m", f"-Xmx{settings.connect_heap_mb}m",
+                jvm.jmx_agent(settings, settings.connect_jmx_port, "connect"),
                 f"-Dlog4j2.configurationFile={d / 'log4j2.properties'}",
                 "-cp", str(artifacts.ensure(settings, "kafka") / "*"),
                 "org.apache.kafka.connect.cli.ConnectDistributed", str(d / "worker.properties")])
 
 
 SERVICE = ProcessService("connect", port=lambda s: s.connect_port, ping=ping, check="REST GET /connectors",
-                         launch=_launch, log_file=lambda s: s.stack_dir / "connect" / "connect.log", stop_timeout_s=60)
+                         launch=_launch, log_file=lambda s: s.stack_dir / "connect" / "connect.log", stop_timeout_s=60,
+                         after_start=lambda s: prometheus.register_target(s, "connect", s.connect_jmx_port))

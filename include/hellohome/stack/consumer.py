@@ -10,6 +10,7 @@ import sys
 import requests
 
 from hellohome.config import Settings
+from hellohome.stack import prometheus
 from hellohome.stack.supervisor import SupervisedService
 
 
@@ -20,10 +21,15 @@ def _consumer(name: str, module: str, port_field: str) -> SupervisedService:
     def ping(settings: Settings) -> bool:
         return requests.get(f"http://127.0.0.1:{port(settings)}/metrics", timeout=2).status_code == 200
 
+    # the target stays registered while the process is down (crashed, hung): Prometheus sees `up == 0`
     return SupervisedService(name, port=port, ping=ping, check="GET /metrics",
-                             argv=lambda s: [sys.executable, "-m", module, "--metrics-port", str(port(s))])
+                             argv=lambda s: [sys.executable, "-m", module, "--metrics-port", str(port(s))],
+                             env=lambda s: {prometheus.STACK_TARGET_ENV: "1"},
+                             after_start=lambda s: prometheus.register_target(s, name, port(s), {"component": name}),
+                             before_stop=lambda s: prometheus.unregister_target(s, name))
 
 
 INDEXER = _consumer("indexer", "consumers.indexer", "indexer_metrics_port")
 ENRICHER = _consumer("enricher", "consumers.enricher", "enricher_metrics_port")
 ARCHIVER = _consumer("binlog-archiver", "consumers.binlog_archiver", "backup_metrics_port")
+OPENSEARCH_EXPORTER = _consumer("opensearch-exporter", "consumers.opensearch_exporter", "opensearch_exporter_port")

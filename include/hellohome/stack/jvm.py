@@ -5,8 +5,11 @@ import os
 import shutil
 from pathlib import Path
 
+from hellohome.config import Settings
 from hellohome.errors import ServiceError
+from hellohome.stack import artifacts
 
+JMX_RULES = Path(__file__).resolve().parents[3] / "ops" / "jmx"
 JAVA17 = Path("/usr/lib/jvm/java-17-openjdk-amd64")
 
 
@@ -46,3 +49,10 @@ logger.kafka.name = org.apache.kafka
 logger.kafka.level = info
 """)
     return path
+
+
+def jmx_agent(settings: Settings, port: int, rules: str) -> str:
+    """The Prometheus JMX exporter as a Java agent: the JVM's MBeans, filtered and renamed by
+    ops/jmx/<rules>.yml, on http://127.0.0.1:PORT/metrics."""
+    jar = artifacts.ensure(settings, "jmx") / "jmx_prometheus_javaagent.jar"
+    return f"-javaagent:{jar}=127.0.0.1:{port}:{JMX_RULES / f'{rules}.yml'}"

@@ -7,7 +7,7 @@ import uuid
 from confluent_kafka.admin import AdminClient
 
 from hellohome.config import Settings
-from hellohome.stack import artifacts, jvm
+from hellohome.stack import artifacts, jvm, prometheus
 from hellohome.stack.process import ManagedProcess, run_once
 from hellohome.stack.service import ProcessService
 
@@ -66,9 +66,11 @@ def _launch(settings: Settings, proc: ManagedProcess) -> None:
     jvm.write_log4j2(d / "log4j2.properties", d / "server.log")
     _format_storage(settings)
     proc.start([jvm.java(), f"-Xms{settings.kafka_heap_mb}m", f"-Xmx{settings.kafka_heap_mb}m",
+                jvm.jmx_agent(settings, settings.kafka_jmx_port, "kafka"),
                 f"-Dlog4j2.configurationFile={d / 'log4j2.properties'}", f"-Dkafka.logs.dir={d}",
                 "-cp", _classpath(settings), "kafka.Kafka", str(d / "server.properties")])
 
 
 SERVICE = ProcessService("kafka", port=lambda s: s.kafka_port, ping=ping, check="metadata request", launch=_launch,
+                         after_start=lambda s: prometheus.register_target(s, "kafka", s.kafka_jmx_port),
                          log_file=lambda s: s.stack_dir / "kafka" / "server.log", stop_timeout_s=60)

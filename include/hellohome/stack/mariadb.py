@@ -143,7 +143,7 @@ def bootstrap(settings: Settings, database: str | None = None) -> None:
     }
     with admin_connect(settings) as conn, conn.cursor() as cur:
         cur.execute(f"CREATE DATABASE IF NOT EXISTS `{database}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
-        for role in (*users, "cdc"):
+        for role in (*users, "cdc", "monitor"):
             user, password = getattr(settings, f"db_{role}_user"), settings.secret(f"db_{role}_password")
             for host in ("127.0.0.1", "localhost"):
                 cur.execute("CREATE USER IF NOT EXISTS %s@%s IDENTIFIED BY %s", (user, host, password))
@@ -152,6 +152,10 @@ def bootstrap(settings: Settings, database: str | None = None) -> None:
                     # what Debezium's MariaDB connector documents: snapshot reads plus binlog streaming
                     cur.execute("GRANT SELECT, RELOAD, SHOW DATABASES, LOCK TABLES, REPLICATION SLAVE, "
                                 "BINLOG MONITOR ON *.* TO %s@%s", (user, host))
+                elif role == "monitor":
+                    # what the mysqld exporter reads: status, variables, replication and process state
+                    cur.execute("GRANT PROCESS, BINLOG MONITOR, SLAVE MONITOR ON *.* TO %s@%s", (user, host))
+                    cur.execute("GRANT SELECT ON performance_schema.* TO %s@%s", (user, host))
                 else:
                     for target in _grant_targets(database):
                         cur.execute(f"GRANT {users[role]} ON {target} TO %s@%s", (user, host))

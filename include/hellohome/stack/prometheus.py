@@ -15,6 +15,8 @@ from hellohome.stack.service import ProcessService
 
 CONFIG_TEMPLATE = Path(__file__).resolve().parents[3] / "ops" / "prometheus" / "prometheus.yml"
 RULES_DIR = CONFIG_TEMPLATE.with_name("rules")
+# set in a supervised process's environment: the stack registers (and keeps) its target, not the process
+STACK_TARGET_ENV = "HELLOHOME_TARGET_BY_STACK"
 
 
 def targets_dir(settings: Settings) -> Path:
@@ -45,7 +47,8 @@ def _launch(settings: Settings, proc: ManagedProcess) -> None:
     targets_dir(settings).mkdir(parents=True, exist_ok=True)
     config = d / "prometheus.yml"
     config.write_text(string.Template(CONFIG_TEMPLATE.read_text()).substitute(
-        prometheus_port=settings.prometheus_port, targets_dir=targets_dir(settings), rules_dir=RULES_DIR))
+        prometheus_port=settings.prometheus_port, targets_dir=targets_dir(settings), rules_dir=RULES_DIR,
+        scrape_interval=f"{settings.scrape_interval_s}s", alertmanager_port=settings.alertmanager_port))
     proc.start([binary, f"--config.file={config}", f"--storage.tsdb.path={d / 'data'}",
                 f"--web.listen-address=127.0.0.1:{settings.prometheus_port}", "--storage.tsdb.retention.time=7d",
                 "--web.enable-lifecycle"])

@@ -8,9 +8,11 @@ from hellohome.config import Settings
 from hellohome.errors import HelloHomeError
 from hellohome.stack import (
     airflow,
+    alertmanager,
     api,
     connect,
     consumer,
+    exporters,
     kafka,
     mariadb,
     opensearch,
@@ -23,12 +25,14 @@ from hellohome.stack import (
 from hellohome.stack.service import Service
 
 INFRASTRUCTURE: list[Service] = [mariadb.SERVICE, kafka.SERVICE, connect.SERVICE, opensearch.SERVICE, s3.SERVICE,
-                                 prometheus.SERVICE, redis.SERVICE, postgres.SERVICE]
+                                 alertmanager.SERVICE, prometheus.SERVICE, redis.SERVICE, postgres.SERVICE,
+                                 *exporters.SERVICES]
 # supervised, and started once the connector is registered: they consume what it produces
-PROJECT: list[Service] = [consumer.INDEXER, consumer.ENRICHER, consumer.ARCHIVER, api.SERVICE, *airflow.SERVICES]
+PROJECT: list[Service] = [consumer.INDEXER, consumer.ENRICHER, consumer.ARCHIVER, consumer.OPENSEARCH_EXPORTER,
+                          api.SERVICE, *airflow.SERVICES]
 # left out of up, down and status when their setting turns them off (unless they are running)
 OPTIONAL = {consumer.ENRICHER.name: "enricher_autostart", consumer.ARCHIVER.name: "binlog_archiver_autostart", postgres.SERVICE.name: "airflow_autostart",
-            **{s.name: "airflow_autostart" for s in airflow.SERVICES}}
+            exporters.STATSD.name: "airflow_autostart", **{s.name: "airflow_autostart" for s in airflow.SERVICES}}
 ALL: dict[str, Service] = {s.name: s for s in INFRASTRUCTURE + PROJECT}
 
 
