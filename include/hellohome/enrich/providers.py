@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 
 import requests
+from prometheus_client import Counter, Gauge
 from sqlalchemy import Engine, text
 
 from hellohome.config import Settings
@@ -28,6 +29,15 @@ CALLED = text("""INSERT INTO provider_calls (provider, day, calls) VALUES (:p, :
 CALLS = text("SELECT calls FROM provider_calls WHERE provider = :p AND day = :day")
 FAILURE_TTL = dt.timedelta(hours=1)  # a failed call is retried after an hour, not a day
 MAX_REQUESTS = 3  # per fetch: the first try and two retries
+CALL_OUTCOMES = ("ok", "retryable", "error")
+CACHE_RESULTS = ("fresh", "miss", "circuit_open", "quota_spent")
+CALLS_MADE = Counter("hellohome_provider_calls_total", "HTTP calls to a score provider, by outcome",
+                     ["provider", "outcome"])
+CACHE_LOOKUPS = Counter("hellohome_provider_cache_total", "Score lookups: answered by the 24 h cache, or not",
+                        ["provider", "result"])
+BREAKER_STATE = Gauge("hellohome_provider_breaker_state",
+                      "Circuit breaker: -1 no key (offline estimate), 0 closed, 1 half-open, 2 open", ["provider"])
+BREAKER_CODES = {"closed": 0, "half-open": 1, "open": 2}
 
 
 class ProviderError(Exception):
@@ -144,15 +154,23 @@ class HttpProvider:
         try:
             response = self.request(lat, lon)
         except (requests.ConnectionError, requests.Timeout) as exc:
+            CALLS_MADE.labels(self.name, "retryable").inc()
             raise Retryable(f"{exc.__class__.__name__}") from exc
         if response.status_code == 429 or response.status_code >= 500:
+            CALLS_MADE.labels(self.name, "retryable").inc()
             raise Retryable(f"HTTP {response.status_code}")
-        if response.status_code != 200:
-            raise ProviderError(f"HTTP {response.status_code}")
         try:
-            return self.parse(response.json())
-        except (ValueError, KeyError, TypeError) as exc:
-            raise ProviderError(f"unexpected answer: {exc}") from exc
+            if response.status_code != 200:
+                raise ProviderError(f"HTTP {response.status_code}")
+            try:
+                parsed = self.parse(response.json())
+            except (ValueError, KeyError, TypeError) as exc:
+                raise ProviderError(f"unexpected answer: {exc}") from exc
+        except ProviderError:
+            CALLS_MADE.labels(self.name, "error").inc()
+            raise
+        CALLS_MADE.labels(self.name, "ok").inc()
+        return parsed
 
     def fetch(self, lat: float, lon: float) -> dict:
         if not self.within_quota():  # checked first: a spent quota says nothing of the provider's health
@@ -222,9 +240,17 @@ def configured(settings: Settings, ledger: Engine | None = None) -> dict[str, Ht
         return cls(url, key.get_secret_value(), settings.provider_timeout_s, settings.provider_rate_per_s,
                    ledger=ledger, daily_quota=settings.provider_daily_quota) if key else None
 
-    return {"walkscore": make(WalkScore, settings.walkscore_url, settings.walkscore_key),
-            "greatschools": make(GreatSchools, settings.greatschools_url, settings.greatschools_key),
-            "crimeometer": make(CrimeoMeter, settings.crimeometer_url, settings.crimeometer_key)}
+    clients = {"walkscore": make(WalkScore, settings.walkscore_url, settings.walkscore_key),
+               "greatschools": make(GreatSchools, settings.greatschools_url, settings.greatschools_key),
+               "crimeometer": make(CrimeoMeter, settings.crimeometer_url, settings.crimeometer_key)}
+    for name, client in clients.items():  # every series exists from the start, at 0
+        for outcome in CALL_OUTCOMES:
+            CALLS_MADE.labels(name, outcome)
+        for result in CACHE_RESULTS:
+            CACHE_LOOKUPS.labels(name, result)
+        breaker = client.breaker if client else None
+        BREAKER_STATE.labels(name).set_function(lambda b=breaker: BREAKER_CODES[b.state] if b else -1)
+    return clients
 
 
 def cached_fetch(engine: Engine, provider: HttpProvider, key: str, lat: float, lon: float,
@@ -236,16 +262,21 @@ def cached_fetch(engine: Engine, provider: HttpProvider, key: str, lat: float, l
     with engine.connect() as conn:
         cached = conn.execute(GET, {"p": provider.name, "k": key, "now": now}).first()
     if cached is not None and cached.fresh:
+        CACHE_LOOKUPS.labels(provider.name, "fresh").inc()
         return decoded(cached.payload), cached.error
     try:
         fields, error = provider.fetch(lat, lon), None
+        CACHE_LOOKUPS.labels(provider.name, "miss").inc()
     except CircuitOpen as exc:
+        CACHE_LOOKUPS.labels(provider.name, "circuit_open").inc()
         return None, str(exc)  # not cached: the breaker decides when to try again
     except QuotaSpent as exc:
+        CACHE_LOOKUPS.labels(provider.name, "quota_spent").inc()
         if cached is not None and cached.error is None:
             return decoded(cached.payload), None
         fields, error = None, str(exc)
     except ProviderError as exc:
+        CACHE_LOOKUPS.labels(provider.name, "miss").inc()
         fields, error = None, str(exc)[:500]
     store(engine, provider.name, key, fields, error, ttl)
     return fields, error

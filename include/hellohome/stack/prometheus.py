@@ -10,6 +10,7 @@ import requests
 
 from hellohome.config import Settings
 from hellohome.errors import ServiceError
+from hellohome.monitoring import dashboards
 from hellohome.stack.process import ManagedProcess
 from hellohome.stack.service import ProcessService
 
@@ -49,7 +50,9 @@ def _launch(settings: Settings, proc: ManagedProcess) -> None:
     config.write_text(string.Template(CONFIG_TEMPLATE.read_text()).substitute(
         prometheus_port=settings.prometheus_port, targets_dir=targets_dir(settings), rules_dir=RULES_DIR,
         scrape_interval=f"{settings.scrape_interval_s}s", alertmanager_port=settings.alertmanager_port))
+    dashboards.write_consoles(dashboards.load(), d / "consoles", d / "console_libraries")
     proc.start([binary, f"--config.file={config}", f"--storage.tsdb.path={d / 'data'}",
+                f"--web.console.templates={d / 'consoles'}", f"--web.console.libraries={d / 'console_libraries'}",
                 f"--web.listen-address=127.0.0.1:{settings.prometheus_port}", "--storage.tsdb.retention.time=7d",
                 "--web.enable-lifecycle"])
 
