@@ -116,6 +116,9 @@ def up(load_data: Annotated[bool, typer.Option("--load/--no-load", help="load th
     settings = get_settings()
     console.print(f"search page: http://127.0.0.1:{settings.api_port}/  API docs: "
                   f"http://127.0.0.1:{settings.api_port}/docs  (writes need `hellohome apikey create`)")
+    console.print(f"dashboards: http://127.0.0.1:{settings.prometheus_port}/consoles/index.html  alerts: "
+                  f"http://127.0.0.1:{settings.prometheus_port}/alerts  Alertmanager: "
+                  f"http://127.0.0.1:{settings.alertmanager_port}/")
     if settings.airflow_autostart:
         from hellohome.stack import airflow
 
@@ -410,3 +413,18 @@ def main() -> None:
             raise
         print(f"error: {line}", file=sys.stderr)  # plain: no wrapping, greppable; --debug for the traceback
         sys.exit(2)
+
+
+ops_app = typer.Typer(help="Monitoring: dashboards generated from ops/dashboards.yml.", no_args_is_help=True)
+app.add_typer(ops_app, name="ops")
+
+
+@ops_app.command("dashboards")
+def ops_dashboards() -> None:
+    """Rewrite the Grafana dashboards (ops/grafana/dashboards) from ops/dashboards.yml; the stack's
+    console pages are generated from the same file whenever Prometheus starts."""
+    from hellohome.monitoring import dashboards
+
+    defined = dashboards.load()
+    for path in dashboards.write_grafana(defined):
+        console.print(f"wrote {path}")

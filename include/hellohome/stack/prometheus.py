@@ -40,6 +40,12 @@ def ping(settings: Settings) -> bool:
     return requests.get(f"http://127.0.0.1:{settings.prometheus_port}/-/ready", timeout=2).status_code == 200
 
 
+def render_config(settings: Settings) -> str:
+    return string.Template(CONFIG_TEMPLATE.read_text()).substitute(
+        prometheus_port=settings.prometheus_port, targets_dir=targets_dir(settings), rules_dir=RULES_DIR,
+        scrape_interval=f"{settings.scrape_interval_s}s", alertmanager_port=settings.alertmanager_port)
+
+
 def _launch(settings: Settings, proc: ManagedProcess) -> None:
     binary = shutil.which("prometheus") or "/usr/bin/prometheus"
     if not Path(binary).exists():
@@ -47,9 +53,7 @@ def _launch(settings: Settings, proc: ManagedProcess) -> None:
     d = proc.workdir
     targets_dir(settings).mkdir(parents=True, exist_ok=True)
     config = d / "prometheus.yml"
-    config.write_text(string.Template(CONFIG_TEMPLATE.read_text()).substitute(
-        prometheus_port=settings.prometheus_port, targets_dir=targets_dir(settings), rules_dir=RULES_DIR,
-        scrape_interval=f"{settings.scrape_interval_s}s", alertmanager_port=settings.alertmanager_port))
+    config.write_text(render_config(settings))
     dashboards.write_consoles(dashboards.load(), d / "consoles", d / "console_libraries")
     proc.start([binary, f"--config.file={config}", f"--storage.tsdb.path={d / 'data'}",
                 f"--web.console.templates={d / 'consoles'}", f"--web.console.libraries={d / 'console_libraries'}",
