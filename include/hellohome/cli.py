@@ -428,3 +428,28 @@ def ops_dashboards() -> None:
     defined = dashboards.load()
     for path in dashboards.write_grafana(defined):
         console.print(f"wrote {path}")
+
+
+@ops_app.command("alertmanager-config")
+def ops_alertmanager_config(out: Path = typer.Option(..., help="where to write alertmanager.yml")) -> None:
+    """Alertmanager's configuration from settings (receivers, routing by severity, inhibition), as
+    the local stack renders it; docker-compose's one-shot `alertmanager-config` runs this."""
+    from hellohome.monitoring import alertmanager
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(alertmanager.render(get_settings()))
+    out.chmod(0o600)
+    console.print(f"wrote {out}")
+
+
+cdc_app = typer.Typer(help="Change data capture: the Debezium connector.", no_args_is_help=True)
+app.add_typer(cdc_app, name="cdc")
+
+
+@cdc_app.command("register")
+def cdc_register() -> None:
+    """Create or update the Debezium connector (idempotent; `stack up` does it locally)."""
+    from hellohome.cdc import connector
+
+    connector.register(get_settings())
+    console.print("connector registered")
