@@ -431,7 +431,7 @@ def ops_dashboards() -> None:
 
 
 @ops_app.command("alertmanager-config")
-def ops_alertmanager_config(out: Path = typer.Option(..., help="where to write alertmanager.yml")) -> None:
+def ops_alertmanager_config(out: Annotated[Path, typer.Option(help="where to write alertmanager.yml")]) -> None:
     """Alertmanager's configuration from settings (receivers, routing by severity, inhibition), as
     the local stack renders it; docker-compose's one-shot `alertmanager-config` runs this."""
     from hellohome.monitoring import alertmanager
