@@ -47,6 +47,9 @@ def up(settings: Settings) -> dict[str, float]:
     Returns seconds to ready per service (0 when it was already up)."""
     settings = mariadb.ensure_secrets(settings)  # a fresh machine has none yet; every service below needs them
     wanted = active(settings)
+    for service in ALL.values():  # a service this configuration leaves out is no scrape target either
+        if service not in wanted:
+            prometheus.unregister_target(settings, service.name)
     took = {service.name: service.start(settings) for service in INFRASTRUCTURE if service in wanted}
     connector.register(settings)
     took.update({service.name: service.start(settings) for service in wanted if service in PROJECT})
