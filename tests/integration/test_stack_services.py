@@ -20,7 +20,8 @@ def test_every_service_is_healthy_with_pid_and_port(stack):
     rows = {r["service"]: r for r in services.status(stack)}
     # the test session leaves the enricher out (HH_ENRICHER_AUTOSTART=false, see conftest)
     assert set(rows) == {"mariadb", "kafka", "connect", "opensearch", "s3", "prometheus", "redis", "postgres", "indexer",
-                         "api", "airflow-api-server", "airflow-scheduler", "airflow-dag-processor"}
+                         "api", "airflow-api-server", "airflow-scheduler", "airflow-dag-processor", "alertmanager",
+                         "node-exporter", "mysqld-exporter", "redis-exporter", "statsd-exporter", "opensearch-exporter"}
     for name, row in rows.items():
         assert row["healthy"] and row["pid"] and row["port"], name
 
