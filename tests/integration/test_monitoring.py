@@ -53,6 +53,11 @@ def traffic(stack, search_settings):
         ids = [row.id for row in conn.execute(text("SELECT id FROM properties ORDER BY id LIMIT 20"))]
         conn.execute(text("UPDATE properties SET price = price + 1 WHERE id IN :ids").bindparams(
             bindparam("ids", expanding=True)), {"ids": ids})
+    # and back: the loaded listings are shared, read-only data for the search tests; two real
+    # changes flow through CDC, the index ends where it was (indexed within the waits below)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE properties SET price = price - 1 WHERE id IN :ids").bindparams(
+            bindparam("ids", expanding=True)), {"ids": ids})
     api = f"http://127.0.0.1:{stack.api_port}/api/v1"
     for mode in ("bm25", "semantic", "hybrid"):
         for q in ("loft with a view", "studio near park", "garden flat"):
