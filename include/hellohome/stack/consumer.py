@@ -7,19 +7,13 @@ from __future__ import annotations
 
 import sys
 
-import requests
-
-from hellohome.config import Settings
 from hellohome.stack import prometheus
+from hellohome.stack.service import metrics_endpoint
 from hellohome.stack.supervisor import SupervisedService
 
 
 def _consumer(name: str, module: str, port_field: str) -> SupervisedService:
-    def port(settings: Settings) -> int:
-        return getattr(settings, port_field)
-
-    def ping(settings: Settings) -> bool:
-        return requests.get(f"http://127.0.0.1:{port(settings)}/metrics", timeout=2).status_code == 200
+    port, ping = metrics_endpoint(port_field)
 
     # the target stays registered while the process is down (crashed, hung): Prometheus sees `up == 0`
     return SupervisedService(name, port=port, ping=ping, check="GET /metrics",

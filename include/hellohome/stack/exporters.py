@@ -9,13 +9,11 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-import requests
-
 from hellohome.config import Settings
 from hellohome.errors import ServiceError
 from hellohome.stack import prometheus
 from hellohome.stack.process import ManagedProcess
-from hellohome.stack.service import ProcessService
+from hellohome.stack.service import ProcessService, metrics_endpoint
 
 OPS = Path(__file__).resolve().parents[3] / "ops"
 
@@ -63,11 +61,7 @@ def _statsd_argv(settings: Settings, proc: ManagedProcess) -> list[str]:
 
 
 def exporter(name: str, port_field: str, argv: Callable[[Settings, ManagedProcess], list[str]]) -> ProcessService:
-    def port(settings: Settings) -> int:
-        return getattr(settings, port_field)
-
-    def ping(settings: Settings) -> bool:
-        return requests.get(f"http://127.0.0.1:{port(settings)}/metrics", timeout=2).status_code == 200
+    port, ping = metrics_endpoint(port_field)
 
     def launch(settings: Settings, proc: ManagedProcess) -> None:
         proc.workdir.mkdir(parents=True, exist_ok=True)

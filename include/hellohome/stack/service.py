@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+import requests
+
 from hellohome.config import Settings
 from hellohome.errors import ServiceError
 from hellohome.stack.process import ManagedProcess, tail
@@ -27,6 +29,18 @@ class Service(Protocol):
     def pid(self, settings: Settings) -> int | None: ...
     def status(self, settings: Settings) -> dict: ...  # service, pid, port, healthy, log (+ restarts)
     def log(self, settings: Settings) -> Path: ...
+
+
+def metrics_endpoint(port_field: str) -> tuple[Callable[[Settings], int], Callable[[Settings], bool]]:
+    """(port, readiness check) of a process whose /metrics on the port in settings field `port_field`
+    answering means ready: the consumers and the exporters."""
+    def port(settings: Settings) -> int:
+        return getattr(settings, port_field)
+
+    def ping(settings: Settings) -> bool:
+        return requests.get(f"http://127.0.0.1:{port(settings)}/metrics", timeout=2).status_code == 200
+
+    return port, ping
 
 
 def answers(ping: Callable[[], bool]) -> bool:
